@@ -1,0 +1,48 @@
+"""Typed sync and async clients of the services, built on the catalog. Imports nothing of Airflow.
+
+    from airflow_provider_mediagen.client import MediaClient
+    with MediaClient("apex", api_key) as apex:
+        job = apex.submit_and_wait("image", prompt="a lighthouse at dusk")
+"""
+
+from __future__ import annotations
+
+from .aio import AsyncMediaClient
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    CreditsExhaustedError,
+    JobFailedError,
+    JobTimeoutError,
+    MediaGenError,
+    NotFoundError,
+    PlanError,
+    ProtocolError,
+    RateLimitedError,
+    ServerError,
+    SubmissionUncertainError,
+    TransportError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from .sync import MediaClient
+
+__all__ = [
+    "AsyncMediaClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "CreditsExhaustedError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "MediaClient",
+    "MediaGenError",
+    "NotFoundError",
+    "PlanError",
+    "ProtocolError",
+    "RateLimitedError",
+    "ServerError",
+    "SubmissionUncertainError",
+    "TransportError",
+    "UnsupportedOperationError",
+    "ValidationError",
+]

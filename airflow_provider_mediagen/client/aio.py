@@ -1,0 +1,151 @@
+"""The asynchronous client: for triggers and other event-loop code. Same methods as
+:class:`~.sync.MediaClient`, awaited; every decision lives in the shared core."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import ExitStack
+from typing import IO, Any
+
+import httpx
+from httpx_sse import aconnect_sse
+from tenacity import AsyncRetrying
+
+from ..catalog import Job, RequestModel, Service
+from .core import ClientCore
+from .protocol import PreparedCall
+from .uploads import open_uploads
+
+__all__ = ["AsyncMediaClient"]
+
+
+class AsyncMediaClient(ClientCore):
+    """The async twin of :class:`MediaClient`::
+
+        async with AsyncMediaClient("facedub", api_key) as facedub:
+            job = await facedub.get_job("video", job_id)
+    """
+
+    def __init__(self, service: str | Service, api_key: str, *,
+                 transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
+        super().__init__(service, api_key, **options)
+        self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncMediaClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def send(self, call: PreparedCall) -> Any:
+        positions = self._positions(call)
+        async for attempt in AsyncRetrying(**self._retry_kwargs(call)):
+            with attempt:
+                self._rewind(call, positions)
+                if self._limits:
+                    await self._limits.acquire_async(call.endpoint.rate_limit)
+                try:
+                    response = await self._http.request(call.method, call.url, **self._request_kwargs(call))
+                except httpx.TransportError as exc:
+                    raise self.protocol.transport_error(call, exc) from None
+                return self.protocol.read(call, response)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def call(self, endpoint: str, body: Mapping[str, Any] | RequestModel | None = None, *,
+                   query: Mapping[str, Any] | None = None, files: Mapping[str, Any] | None = None,
+                   **path: str) -> Any:
+        spec = self.service.endpoint(endpoint)
+        with ExitStack() as stack:
+            opened = open_uploads(spec.files, dict(files or {}), stack, service=self.service.name,
+                                  endpoint=spec.key) if spec.files else None
+            call = self.protocol.prepare(endpoint, body, query=query, files=opened, path=path)
+            return await self.send(call)
+
+    async def submit(self, kind: str, request: Mapping[str, Any] | RequestModel | None = None,
+                     **fields: Any) -> Job:
+        endpoint, body, files = self._split_fields(kind, request, fields)
+        return self._job(kind, await self.call(endpoint, body, files=files))
+
+    async def get_job(self, kind: str, job_id: str) -> Job:
+        call = self.protocol.status_call(kind, job_id)
+        return self._job(kind, await self.send(call), call)
+
+    async def list_jobs(self, kind: str | None = None) -> list[Job]:
+        call, list_kind = self.protocol.list_call(kind)
+        return self._jobs(list_kind, await self.send(call), call)
+
+    async def wait(self, kind: str, job_id: str, *, timeout: float = 3600.0, poll_interval: float | None = None,
+                   on_update: Callable[[Job], None] | None = None) -> Job:
+        interval = poll_interval or self.protocol.default_poll_interval(kind)
+        started = time.monotonic()
+        while True:
+            job = await self.get_job(kind, job_id)
+            if on_update:
+                on_update(job)
+            if job.terminal:
+                return job
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise self._timeout_error(kind, job, job_id, timeout)
+            await asyncio.sleep(min(interval, left))
+
+    async def submit_and_wait(self, kind: str, request: Mapping[str, Any] | RequestModel | None = None, *,
+                              timeout: float = 3600.0, poll_interval: float | None = None,
+                              raise_on_failure: bool = True, **fields: Any) -> Job:
+        job = await self.submit(kind, request, **fields)
+        if not job.terminal:
+            job = await self.wait(kind, job.id, timeout=timeout, poll_interval=poll_interval)
+        if raise_on_failure and not job.succeeded:
+            raise self._failed_error(job)
+        return job
+
+    async def stream_job(self, job_id: str, token: str, kind: str = "video") -> AsyncIterator[Job]:
+        call = self._stream_call(kind, job_id, token)
+        if self._limits:
+            await self._limits.acquire_async(call.endpoint.rate_limit)
+        try:
+            async with aconnect_sse(self._http, "GET", call.url, params=call.params, auth=None,
+                                    timeout=httpx.Timeout(self.timeout, read=None)) as source:
+                if not source.response.is_success:
+                    await source.response.aread()
+                    raise self.protocol.error_from(call, source.response)
+                async for event in source.aiter_sse():
+                    if event.data:
+                        yield self._job(kind, event.json(), call)
+        except httpx.TransportError as exc:
+            raise self.protocol.transport_error(call, exc) from None
+
+    async def check(self) -> Any:
+        return await self.call(self._check_call())
+
+    async def usage(self) -> Any:
+        return await self.call(self._usage_endpoint())
+
+    async def balance(self) -> float:
+        return self._balance(await self.usage())
+
+    async def download(self, url: str, destination: str | os.PathLike[str] | IO[bytes], *,
+                       chunk_size: int = 1 << 16) -> int:
+        """Stream an output to a path or binary file (the key is never sent to storage URLs). File
+        writes are small and sequential; they run inline."""
+        async for attempt in AsyncRetrying(**self._download_retry_kwargs()):
+            with attempt:
+                try:
+                    async with self._http.stream("GET", url, auth=None) as response:
+                        if not response.is_success:
+                            await response.aread()
+                            raise self._download_error(response)
+                        with self._sink(destination) as sink:
+                            size = 0
+                            async for chunk in response.aiter_bytes(chunk_size):
+                                size += sink.write(chunk) or len(chunk)
+                            return size
+                except httpx.TransportError as exc:
+                    raise self._download_transport_error(exc) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")

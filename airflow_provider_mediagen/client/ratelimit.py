@@ -1,0 +1,60 @@
+"""Client-side rate limiting to each service's documented budgets, per API key and endpoint class.
+
+We use pyrate-limiter: one well-kept library that offers the same limiter to sync and async code
+(``try_acquire`` / ``try_acquire_async``) with millisecond windows, which the time-scaled simulator
+needs. Its in-memory bucket is a sliding log, which is what a client must use even against a
+fixed-window server: whatever phase the server's windows have, no window of the documented length
+ever sees more than the documented number of requests. A small margin absorbs network jitter.
+
+Limiters live in a process-wide registry keyed by (service, key fingerprint, class), so every client
+object in a process spends one shared budget, as the service counts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from pyrate_limiter import InMemoryBucket, Limiter, Rate
+
+from ..catalog import RateLimit
+
+__all__ = ["RateLimiters", "key_fingerprint"]
+
+_MARGIN = 0.05  # 5 % longer windows than documented
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, non-reversible id for a key: budgets are per key, logs must not show it."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:12]
+
+
+class RateLimiters:
+    """Hands out the shared limiter for a (service, key, class); ``scale`` shrinks windows for a
+    time-scaled simulator (1.0 against real services)."""
+
+    _registry: dict[tuple[str, str, str, float], Limiter] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, service: str, fingerprint: str, limits: dict[str, RateLimit], scale: float = 1.0) -> None:
+        self._service = service
+        self._fingerprint = fingerprint
+        self._limits = limits
+        self._scale = scale
+
+    def limiter(self, class_name: str) -> Limiter:
+        key = (self._service, self._fingerprint, class_name, self._scale)
+        with self._lock:
+            limiter = self._registry.get(key)
+            if limiter is None:
+                spec = self._limits[class_name]
+                window_ms = max(1, round(spec.window_seconds * self._scale * (1 + _MARGIN) * 1000))
+                limiter = Limiter(InMemoryBucket([Rate(spec.limit, window_ms)]), buffer_ms=1)
+                self._registry[key] = limiter
+            return limiter
+
+    def acquire(self, class_name: str) -> None:
+        self.limiter(class_name).try_acquire(class_name, blocking=True)
+
+    async def acquire_async(self, class_name: str) -> None:
+        await self.limiter(class_name).try_acquire_async(class_name, blocking=True)
