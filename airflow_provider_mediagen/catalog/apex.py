@@ -346,7 +346,7 @@ _ENDPOINTS: list[Endpoint] = [
     Endpoint("list_calls", "GET", "/api/voice-agent/calls", "List Calls", rate_limit="read",
              response=dict, response_is_list=True, envelope="data"),
     Endpoint("create_agent", "POST", "/api/voice-agent/agents", "Create Agent", rate_limit="standard",
-             request=CreateAgentRequest, response=Agent, envelope="data", encoding="json", job_kind="agent"),
+             request=CreateAgentRequest, response=Agent, envelope="data", encoding="json", job_kind="voice_agent"),
     Endpoint("jobs", "GET", "/api/jobs", "List Jobs (or one job with ?id=)", rate_limit="read", query=JobsQuery,
              response=ApexJob, response_is_list=True, one_by_query="id", envelope="data"),
     Endpoint("get_usage", "GET", "/api/usage", "Get Usage", rate_limit="read", response=Usage, envelope="data"),
@@ -368,7 +368,7 @@ _KINDS: list[JobKind] = [
             typical_seconds=5, description="Returns a voiceId at once."),
     JobKind("outbound_call", "Outbound Call", "start_outbound_call", (Completion.SYNC,), media="call",
             extension=None, typical_seconds=1, description="Returns the call id of an active call."),
-    JobKind("agent", "Create Voice Agent", "create_agent", (Completion.SYNC,), media="agent", extension=None,
+    JobKind("voice_agent", "Create Voice Agent", "create_agent", (Completion.SYNC,), media="agent", extension=None,
             typical_seconds=1),
 ]
 _KIND_BY_TYPE = {segment: kind for kind, segment in API_TYPE.items()}
@@ -381,7 +381,7 @@ STATUS_MAP = {
 }
 
 
-_SYNC_RESULT_ID = {"voice_clone": "voiceId", "outbound_call": "callId", "agent": "id"}
+_SYNC_RESULT_ID = {"voice_clone": "voiceId", "outbound_call": "callId", "voice_agent": "id"}
 """Kinds answered at once, and the field of the answer that identifies the result."""
 
 

@@ -5,20 +5,34 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints
+from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic import ValidationError as PydanticValidationError
 
 
-def _https_only(url: AnyHttpUrl) -> str:
-    if url.scheme != "https":
+_ANY_URL = TypeAdapter(AnyHttpUrl)
+
+
+def _url(value: str) -> str:
+    try:
+        _ANY_URL.validate_python(value)
+    except PydanticValidationError:
+        raise ValueError("must be an http:// or https:// URL") from None
+    return value
+
+
+def _https_only(value: str) -> str:
+    if not _url(value).lower().startswith("https://"):
         raise ValueError("must be an https:// URL")
-    return str(url)
+    return value
 
 
-HttpsUrl = Annotated[AnyHttpUrl, AfterValidator(_https_only)]
-"""A URL the docs say must be HTTPS ("HTTPS URL of ...")."""
+_URI_SCHEMA = WithJsonSchema({"type": "string", "format": "uri"})
 
-Url = Annotated[AnyHttpUrl, AfterValidator(str)]
-"""Any http(s) URL."""
+HttpsUrl = Annotated[str, AfterValidator(_https_only), _URI_SCHEMA]
+"""A URL the docs say must be HTTPS ("HTTPS URL of ..."); kept as the caller wrote it."""
+
+Url = Annotated[str, AfterValidator(_url), _URI_SCHEMA]
+"""Any http(s) URL, kept as the caller wrote it."""
 
 HexColor = Annotated[str, StringConstraints(pattern=r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$")]
 

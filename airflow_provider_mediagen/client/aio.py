@@ -61,10 +61,11 @@ class AsyncMediaClient(ClientCore):
                    query: Mapping[str, Any] | None = None, files: Mapping[str, Any] | None = None,
                    **path: str) -> Any:
         spec = self.service.endpoint(endpoint)
+        call = self.protocol.prepare(endpoint, body, query=query, path=path)  # fields first, then files
         with ExitStack() as stack:
-            opened = open_uploads(spec.files, dict(files or {}), stack, service=self.service.name,
-                                  endpoint=spec.key) if spec.files else None
-            call = self.protocol.prepare(endpoint, body, query=query, files=opened, path=path)
+            if spec.files:
+                call.files = open_uploads(spec.files, dict(files or {}), stack, service=self.service.name,
+                                          endpoint=spec.key)
             return await self.send(call)
 
     async def submit(self, kind: str, request: Mapping[str, Any] | RequestModel | None = None,

@@ -47,11 +47,13 @@ class PreparedCall:
         return self.endpoint.method == "GET"
 
 
-def validation_error(service: str, endpoint: str | None, exc: pydantic.ValidationError) -> errors.ValidationError:
+def validation_error(service: str, endpoint: str | None,
+                     exc: pydantic.ValidationError | list[Any]) -> errors.ValidationError:
     """One readable error naming every bad field and its rule (pydantic's text, without URLs)."""
     problems = []
     first_field = None
-    for item in exc.errors(include_url=False):
+    items = exc.errors(include_url=False) if isinstance(exc, pydantic.ValidationError) else exc
+    for item in items:
         loc = ".".join(str(p) for p in item.get("loc", ())) or "(request)"
         first_field = first_field or loc
         message = str(item.get("msg", "invalid")).removeprefix("Value error, ")

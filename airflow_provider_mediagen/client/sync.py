@@ -66,10 +66,11 @@ class MediaClient(ClientCore):
              **path: str) -> Any:
         """Call any catalog endpoint by name; returns the parsed answer (envelope removed)."""
         spec = self.service.endpoint(endpoint)
+        call = self.protocol.prepare(endpoint, body, query=query, path=path)  # fields first, then files
         with ExitStack() as stack:
-            opened = open_uploads(spec.files, dict(files or {}), stack, service=self.service.name,
-                                  endpoint=spec.key) if spec.files else None
-            call = self.protocol.prepare(endpoint, body, query=query, files=opened, path=path)
+            if spec.files:
+                call.files = open_uploads(spec.files, dict(files or {}), stack, service=self.service.name,
+                                          endpoint=spec.key)
             return self.send(call)
 
     # --- jobs -----------------------------------------------------------------------------------

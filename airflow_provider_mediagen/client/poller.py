@@ -1,0 +1,249 @@
+"""One status poller per (service, credentials) per event loop, shared by every waiting job.
+
+Thousands of deferred tasks in one triggerer must not become thousands of polling loops: the services'
+read budgets are tiny (Apex 20 reads / 10 s, FaceDub 60 / min, Ddukddak 30 / 10 s for everything).
+The poller keeps one loop that spends a share of the documented read budget and no more, prefers the
+list endpoints (FaceDub ``GET /jobs`` and Apex ``GET /api/jobs`` report up to 50 jobs in one read),
+falls back to one-job reads for jobs the list no longer shows, honours Retry-After (through the
+client), and fans each result out to the waiters of that job. A failing job or a cancelled waiter
+never stalls the others.
+
+Outside reports (a webhook delivery, an SSE message) can be fed in with :meth:`StatusPoller.report`;
+they wake waiters at once and spare the next read of that job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..catalog import Job
+from . import errors
+from .aio import AsyncMediaClient
+
+__all__ = ["PollerStats", "StatusPoller"]
+
+log = logging.getLogger("airflow_provider_mediagen.poller")
+
+
+@dataclass
+class _Watch:
+    kind: str
+    job_id: str
+    interval: float
+    next_due: float
+    job: Job | None = None
+    error: BaseException | None = None
+    failures: int = 0
+    listed: bool = True  # seen (or still expected) in the list endpoint's window
+    budget: int = 10  # consecutive transient read failures tolerated
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    waiters: int = 0
+
+
+@dataclass
+class PollerStats:
+    list_reads: int = 0
+    single_reads: int = 0
+    reports: int = 0
+    errors: int = 0
+
+
+class StatusPoller:
+    """Coalesced status reads for one service account.
+
+    ``read_share`` is the part of the documented read budget this poller may spend (the rest is left to
+    workers checking jobs and to other processes); ``max_transient_failures`` is how many consecutive
+    transient failures a job's reads may see before its waiters get the error.
+    """
+
+    def __init__(self, client: AsyncMediaClient, *, read_share: float = 0.8, max_transient_failures: int = 10,
+                 list_page: int = 50) -> None:
+        self.client = client
+        self.service = client.service
+        self.read_share = read_share
+        self.max_transient_failures = max_transient_failures
+        self.list_page = list_page
+        self.stats = PollerStats()
+        self._watches: dict[str, _Watch] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._list_kind = next((k.name for k in self.service.kinds.values() if k.list), None)
+        self._spacing = self._read_spacing()
+
+    def _read_spacing(self) -> float:
+        """Seconds between two reads so that the poller spends ``read_share`` of the tightest budget its
+        reads fall in (list and single reads share a class in every documented service)."""
+        classes = {self.service.endpoint(k.status or k.list or "").rate_limit
+                   for k in self.service.kinds.values() if k.pollable}
+        spacing = max((self.service.rate_limits[c].min_interval for c in classes), default=1.0)
+        return spacing * self.client.time_scale / max(0.01, self.read_share)
+
+    # --- waiting --------------------------------------------------------------------------------
+
+    async def wait(self, kind: str, job_id: str, *, deadline: float, poll_interval: float,
+                   max_transient_failures: int | None = None, heartbeat: float = 60.0,
+                   on_update: Callable[[Job | None, bool], Awaitable[None] | None] | None = None) -> Job | None:
+        """The job once terminal, or ``None`` when the wall-clock ``deadline`` (epoch seconds) passes.
+
+        ``on_update(job, changed)`` is called on every change, and every ``heartbeat`` seconds without
+        one (for progress logs). Raises the job's error when its reads keep failing (not found, auth,
+        more than ``max_transient_failures`` transient failures in a row)."""
+        watch = self._watches.get(job_id)
+        if watch is None:
+            watch = _Watch(kind=kind, job_id=job_id, interval=poll_interval, next_due=time.monotonic(),
+                           budget=self.max_transient_failures if max_transient_failures is None
+                           else max_transient_failures)
+            self._watches[job_id] = watch
+        else:
+            watch.interval = min(watch.interval, poll_interval)
+        watch.waiters += 1
+        self._ensure_running()
+        self._wakeup.set()
+        last_seen: Job | None = None
+        try:
+            while True:
+                if watch.error is not None:
+                    raise watch.error
+                changed = watch.job is not None and watch.job is not last_seen
+                if changed:
+                    last_seen = watch.job
+                    await self._notify(on_update, watch.job, True)
+                    if watch.job is not None and watch.job.terminal:
+                        return watch.job
+                left = deadline - time.time()
+                if left <= 0:
+                    return None
+                watch.changed.clear()
+                try:
+                    await asyncio.wait_for(watch.changed.wait(), timeout=min(left, heartbeat))
+                except asyncio.TimeoutError:
+                    if not watch.changed.is_set():
+                        await self._notify(on_update, watch.job, False)
+        finally:
+            watch.waiters -= 1
+            if watch.waiters <= 0:
+                self._watches.pop(job_id, None)
+
+    @staticmethod
+    async def _notify(callback: Callable[[Job | None, bool], Awaitable[None] | None] | None, job: Job | None,
+                      changed: bool) -> None:
+        if callback is not None:
+            result = callback(job, changed)
+            if asyncio.iscoroutine(result):
+                await result
+
+    def report(self, job: Job) -> None:
+        """Feed a status learned elsewhere (webhook, SSE); it never moves a job backwards."""
+        watch = self._watches.get(job.id)
+        self.stats.reports += 1
+        if watch is not None:
+            self._update(watch, job)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._watches)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mediagen-poller-{self.service.name}")
+
+    async def _run(self) -> None:
+        idle_since: float | None = None
+        while True:
+            now = time.monotonic()
+            due = [w for w in self._watches.values() if w.next_due <= now and w.error is None
+                   and not (w.job and w.job.terminal)]
+            if not self._watches:
+                idle_since = idle_since or now
+                if now - idle_since > 30:
+                    return
+            else:
+                idle_since = None
+            if not due:
+                pending = [w.next_due for w in self._watches.values() if w.error is None]
+                timeout = max(0.0, min(pending) - now) if pending else 5.0
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            started = time.monotonic()
+            try:
+                await self._read(due)
+            except Exception:  # never let one bad read end the loop
+                log.exception("status read failed")
+            # Pace reads to the budget share, whatever the read took.
+            await asyncio.sleep(max(0.0, self._spacing - (time.monotonic() - started)))
+
+    async def _read(self, due: list[_Watch]) -> None:
+        listed = [w for w in due if w.listed]
+        if self._list_kind and (len(listed) >= 2 or (listed and not self._single_read_possible(listed[0]))):
+            await self._list_read(due)
+        else:
+            target = min(due, key=lambda w: w.next_due)
+            await self._single_read(target)
+
+    def _single_read_possible(self, watch: _Watch) -> bool:
+        return self.service.kind(watch.kind).status is not None
+
+    async def _list_read(self, due: list[_Watch]) -> None:
+        self.stats.list_reads += 1
+        try:
+            jobs = await self.client.list_jobs(self._list_kind)
+        except errors.MediaGenError as exc:
+            self._fail_reads(due, exc)
+            return
+        by_id = {job.id: job for job in jobs}
+        full_page = len(jobs) >= self.list_page
+        for watch in due:
+            job = by_id.get(watch.job_id)
+            if job is not None:
+                self._update(watch, job.model_copy(update={"kind": watch.kind}))
+            elif full_page or self._single_read_possible(watch):
+                # Older than the list's window (or not there yet): read it on its own next time.
+                watch.listed = False
+                watch.next_due = time.monotonic()
+
+    async def _single_read(self, watch: _Watch) -> None:
+        self.stats.single_reads += 1
+        try:
+            job = await self.client.get_job(watch.kind, watch.job_id)
+        except errors.MediaGenError as exc:
+            self._fail_reads([watch], exc)
+            return
+        self._update(watch, job)
+
+    def _fail_reads(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
+        self.stats.errors += 1
+        for watch in watches:
+            watch.failures += 1
+            if not exc.transient or watch.failures > watch.budget:
+                watch.error = exc
+                watch.changed.set()
+            else:
+                backoff = min(60.0, watch.interval * 2 ** min(watch.failures, 6))
+                watch.next_due = time.monotonic() + backoff
+        log.warning("%s (%d job(s) affected)", exc, len(watches))
+
+    _RANK = {"queued": 0, "running": 1, "succeeded": 2, "failed": 2}
+
+    def _update(self, watch: _Watch, job: Job) -> None:
+        watch.failures = 0
+        previous = watch.job
+        if previous is not None and previous.terminal:
+            return
+        if previous is not None and self._RANK[job.status.value] < self._RANK[previous.status.value]:
+            return  # a stale report (e.g. an out-of-order webhook) never moves a job backwards
+        watch.job = job
+        watch.next_due = time.monotonic() + watch.interval
+        if previous is None or job != previous:
+            watch.changed.set()
+        if job.terminal:
+            watch.changed.set()

@@ -1,0 +1,23 @@
+"""Generation operators, one per documented generation kind, all made by one mechanism from the
+catalog (see :mod:`.factory`): ``ApexImageOperator``, ``DdukddakAIVideoOperator``, ``FaceDubVideoOperator``...
+
+``OPERATORS`` maps ``(service, kind)`` to its class.
+"""
+
+from __future__ import annotations
+
+from .. import naming
+from ..catalog import SERVICES
+from .base import MediaGenerationOperator
+from .factory import build_operator
+
+OPERATORS = {
+    (service, kind): build_operator(service, kind)
+    for service, spec in SERVICES.items()
+    for kind in spec.kinds
+}
+globals().update({cls.__name__: cls for cls in OPERATORS.values()})
+
+__all__ = ["OPERATORS", "MediaGenerationOperator", *(cls.__name__ for cls in OPERATORS.values())]
+
+del naming

@@ -1,0 +1,62 @@
+"""What Airflow's providers manager learns about this package, built from the catalog so a new
+service appears (connection type, hook, operators) without an edit here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__, naming
+from .catalog import SERVICES
+
+_PKG = "airflow_provider_mediagen"
+
+
+def _connection_type(service: str) -> dict[str, Any]:
+    spec = SERVICES[service]
+    fields: dict[str, Any] = {
+        "base_url": {"label": "Base URL", "schema": {"type": ["string", "null"], "default": spec.base_url},
+                     "description": "The service's API base URL; point it at `mediagen sim` or a proxy."},
+        "webhook_secret": {"label": "Webhook secret", "schema": {"type": ["string", "null"], "format": "password"},
+                           "description": "Secret carried by the webhook receiver URL handed to the service."},
+        "webhook_base_url": {"label": "Public webhook base URL", "schema": {"type": ["string", "null"]},
+                             "description": "Public URL of the Airflow API server, for webhook deliveries."},
+        "time_scale": {"label": "Time scale (simulator only)", "schema": {"type": ["number", "null"], "default": 1.0},
+                       "description": "Shrinks client rate-limit windows for a time-scaled simulator; 1.0 otherwise."},
+    }
+    if any(kind.stream for kind in spec.kinds.values()):
+        fields["jwt"] = {"label": "JWT for the status stream", "schema": {"type": ["string", "null"], "format": "password"},
+                         "description": f"{spec.title}'s SSE stream takes a JWT, not the API key."}
+    return {
+        "connection-type": naming.conn_type(service),
+        "hook-class-name": f"{_PKG}.hooks.mediagen.{naming.hook_class_name(service)}",
+        "hook-name": f"{spec.title} (media generation)",
+        "conn-fields": fields,
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "login", "extra"],
+            "relabeling": {"password": "API key", "host": "Base URL (optional)"},
+            "placeholders": {"password": f"{spec.key_prefix}...", "host": spec.base_url},
+        },
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    titles = ", ".join(s.title for s in SERVICES.values())
+    return {
+        "package-name": "airflow-provider-mediagen",
+        "name": "Media generation",
+        "description": f"AI media generation as pipeline steps: {titles}.",
+        "versions": [__version__],
+        "integrations": [{"integration-name": s.title, "external-doc-url": s.base_url, "tags": ["service"]}
+                         for s in SERVICES.values()],
+        "hooks": [{"integration-name": s.title, "python-modules": [f"{_PKG}.hooks.mediagen"]}
+                  for s in SERVICES.values()],
+        "operators": [{"integration-name": s.title, "python-modules": [f"{_PKG}.operators"]}
+                      for s in SERVICES.values()],
+        "sensors": [{"integration-name": s.title, "python-modules": [f"{_PKG}.sensors.job"]}
+                    for s in SERVICES.values()],
+        "triggers": [{"integration-name": s.title, "python-modules": [f"{_PKG}.triggers.job"]}
+                     for s in SERVICES.values()],
+        "connection-types": [_connection_type(name) for name in SERVICES],
+        "extra-links": [f"{_PKG}.operators.links.MediaOutputLink"],
+        "plugins": [{"name": "mediagen", "plugin-class": f"{_PKG}.plugin.MediaGenPlugin"}],
+    }

@@ -1,0 +1,119 @@
+"""Waiting on a job that already exists (submitted by another task, another system, or a no-code flow)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, conf
+from airflow.sdk.exceptions import AirflowException
+from airflow.triggers.base import StartTriggerArgs
+
+from ..catalog import SERVICES
+from ..client import MediaGenError
+from ..hooks.mediagen import hook_for
+from ..triggers.events import parse_event
+from ..triggers.job import MediaJobTrigger
+
+__all__ = ["MediaJobSensor"]
+
+
+class MediaJobSensor(BaseSensorOperator):
+    """Succeeds when job ``job_id`` of ``service``/``kind`` has completed; fails when it failed.
+
+    :param service: ``ddukddak``, ``apex`` or ``facedub``.
+    :param kind: the job kind (``ai_video``, ``image``, ``video``...), which picks the status endpoint.
+    :param job_id: the job id (templated, e.g. ``{{ ti.xcom_pull('generate', key='job_id') }}``).
+    :param conn_id: Airflow connection (default ``mediagen_<service>_default``).
+    :param deferrable: wait in the triggerer through the shared poller.
+    :param start_from_trigger: start directly in the triggerer, so the wait never occupies a worker slot
+        (the job id is rendered by the triggerer).
+    :param poll_interval: seconds between reads of this job when deferred.
+
+    Returns (XCom) the small job dict: service, kind, job_id, status, output_urls, credits.
+    """
+
+    template_fields = ("job_id",)
+    start_trigger_args = StartTriggerArgs(
+        trigger_cls=f"{MediaJobTrigger.__module__}.{MediaJobTrigger.__qualname__}",
+        trigger_kwargs={}, next_method="execute_complete", next_kwargs=None, timeout=None)
+    start_from_trigger = False
+    ui_color = "#e8d5ff"
+
+    def __init__(self, *, service: str, kind: str, job_id: str, conn_id: str | None = None,
+                 deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+                 start_from_trigger: bool = False, poll_interval: float | None = None,
+                 max_transient_failures: int = 10, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", 2 * 3600)
+        kwargs.setdefault("poke_interval", poll_interval or 30)
+        super().__init__(**kwargs)
+        spec = SERVICES[service].kind(kind)
+        if not spec.pollable:
+            raise ValueError(f"{SERVICES[service].title} documents no way to read {spec.title} jobs: "
+                             "nothing to sense")
+        self.service = service
+        self.kind = kind
+        self.job_id = job_id
+        self.conn_id = conn_id or hook_for(service).conn_id
+        self.deferrable = deferrable
+        self.poll_interval = float(poll_interval or 10.0)
+        self.max_transient_failures = max_transient_failures
+        self.start_from_trigger = start_from_trigger
+        if start_from_trigger:
+            # Replaced, not mutated: the class attribute is shared by every sensor.
+            self.start_trigger_args = dataclasses.replace(
+                self.start_trigger_args,
+                trigger_kwargs=self._trigger_kwargs(deadline=None),
+                timeout=timedelta(seconds=float(self.timeout) + 60),
+            )
+
+    def _trigger_kwargs(self, deadline: float | None) -> dict[str, Any]:
+        return dict(conn_id=self.conn_id, service=self.service, kind=self.kind, job_id=self.job_id,
+                    deadline=deadline, timeout=float(self.timeout), poll_interval=self.poll_interval,
+                    max_transient_failures=self.max_transient_failures)
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            super().execute(context)
+            return self._xcom
+        deadline = time.time() + float(self.timeout)
+        self.defer(trigger=MediaJobTrigger(**self._trigger_kwargs(deadline)), method_name="execute_complete",
+                   timeout=timedelta(seconds=float(self.timeout) + 60))
+
+    def poke(self, context: Any) -> bool:
+        try:
+            with hook_for(self.service, self.conn_id).get_conn() as client:
+                job = client.get_job(self.kind, str(self.job_id))
+        except MediaGenError as exc:
+            if exc.transient:
+                self.log.warning("%s; will read again", exc)
+                return False
+            raise AirflowException(str(exc)) from None
+        self.log.info("%s %s job %s: %s%s", self.service, self.kind, job.id, job.raw_status,
+                      f", stage {job.stage}" if job.stage else "")
+        if not job.terminal:
+            return False
+        if not job.succeeded:
+            raise AirflowException(f"{self.service} {self.kind} job {job.id} failed: {job.error or job.raw_status}")
+        self._xcom = self._result(job.id, job.status.value, job.raw_status, list(job.output_urls), job.credits)
+        return True
+
+    _xcom: dict[str, Any] | None = None
+
+    def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
+        try:
+            outcome = parse_event(event)
+        except ValueError as exc:
+            raise AirflowException(str(exc)) from None
+        if outcome.status != "succeeded":
+            raise AirflowException(f"{self.service} {self.kind} job {outcome.job_id}: {outcome.status}"
+                                   + (f": {outcome.message}" if outcome.message else ""))
+        return self._result(outcome.job_id, outcome.status, outcome.raw_status, list(outcome.output_urls),
+                            outcome.credits)
+
+    def _result(self, job_id: str, status: str, raw_status: str | None, urls: list[str],
+                credits: float | None) -> dict[str, Any]:
+        return {"service": self.service, "kind": self.kind, "job_id": job_id, "status": status,
+                "raw_status": raw_status, "output_urls": urls, "credits": credits}
