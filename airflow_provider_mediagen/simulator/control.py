@@ -1,0 +1,209 @@
+"""The control API under ``/_sim`` (not part of any service): observe and steer the simulator.
+
+=========================  =====================================================================
+``GET  /_sim/health``      ``{"status": "ok"}`` once the server answers.
+``GET  /_sim/counters``    requests per endpoint template and status, jobs, credits, webhooks,
+                           per service and account (``counters.py``).
+``POST /_sim/reset``       forget jobs, files, counters, rate-limit windows, faults and webhook
+                           settings; restore the initial config (time scale, durations), accounts
+                           and balances.
+``GET  /_sim/faults``      the armed rules with ``fired`` / ``remaining``.
+``POST /_sim/faults``      replace the rules: a JSON list of rules, or ``{"rules": [...],
+                           "seed": N}``; re-arms every rule's RNG (``faults.py``).
+``DELETE /_sim/faults``    remove all rules.
+``POST /_sim/facedub/jwt`` ``{"key": "fdb_...", "ttl": 3600}`` -> ``{"token": "<HS256 JWT>"}``.
+``GET  /_sim/config``      the running config.
+``POST /_sim/config``      change ``time_scale``, ``durations`` (merged), ``file_url_ttl`` or
+                           ``allow_loopback_webhooks`` at run time (new jobs and windows use it).
+``GET  /_sim/jobs``        every job: service, id, kind, status, stage, account, created_at,
+                           finished_at (``?service=`` filters).
+``GET  /_sim/accounts``    accounts with plans, balances and key prefixes.
+``POST /_sim/accounts``    add an account (same fields as a config file's ``accounts`` entries).
+=========================  =====================================================================
+
+Control errors use FastAPI's ``{"detail": ...}`` shape with 400 / 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .config import DEFAULT_DURATIONS, AccountSpec, SimulatorConfig
+from .facedub import FaceDub
+from .faults import FaultRule
+from .state import SimState
+
+router = APIRouter(prefix="/_sim")
+
+
+def _state(request: Request) -> SimState:
+    state: SimState = request.app.state.sim
+    return state
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise HTTPException(400, "body must be JSON") from None
+
+
+class JwtRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    ttl: float = Field(default=3600.0)
+
+
+class ConfigUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    time_scale: float | None = Field(default=None, gt=0)
+    durations: dict[str, float] | None = None
+    file_url_ttl: float | None = Field(default=None, gt=0)
+    allow_loopback_webhooks: bool | None = None
+
+
+def _invalid(exc: ValidationError) -> HTTPException:
+    return HTTPException(400, exc.errors(include_url=False, include_context=False))
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/counters")
+async def counters(request: Request) -> dict[str, Any]:
+    return _state(request).counters.snapshot()
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, bool]:
+    _state(request).reset()
+    return {"reset": True}
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> list[dict[str, Any]]:
+    return _state(request).faults.describe()
+
+
+@router.post("/faults")
+async def set_faults(request: Request) -> list[dict[str, Any]]:
+    body = await _json(request)
+    seed = None
+    if isinstance(body, dict):
+        seed, body = body.get("seed"), body.get("rules", [])
+    if not isinstance(body, list):
+        raise HTTPException(400, 'expected a list of fault rules or {"rules": [...], "seed": N}')
+    try:
+        rules = [FaultRule.model_validate(r) for r in body]
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    state = _state(request)
+    state.faults.set_rules(rules, seed=int(seed) if seed is not None else None)
+    return state.faults.describe()
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> list[dict[str, Any]]:
+    state = _state(request)
+    state.faults.clear()
+    return []
+
+
+@router.post("/facedub/jwt")
+async def facedub_jwt(request: Request) -> dict[str, str]:
+    try:
+        body = JwtRequest.model_validate(await _json(request))
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    state = _state(request)
+    found = state.accounts.authenticate("facedub", body.key)
+    if found is None:
+        raise HTTPException(404, "no active FaceDub key with that value")
+    service = state.services["facedub"]
+    assert isinstance(service, FaceDub)
+    return {"token": service.mint_jwt(found[0], body.ttl)}
+
+
+def _config_view(state: SimState) -> dict[str, Any]:
+    view = state.config.model_dump(exclude={"accounts"})
+    view["durations"] = {k: state.config.duration(k) for k in sorted(DEFAULT_DURATIONS)}
+    return view
+
+
+@router.get("/config")
+async def get_config(request: Request) -> dict[str, Any]:
+    return _config_view(_state(request))
+
+
+@router.post("/config")
+async def update_config(request: Request) -> dict[str, Any]:
+    state = _state(request)
+    try:
+        update = ConfigUpdate.model_validate(await _json(request))
+        merged = state.config.model_dump()
+        if update.durations is not None:
+            merged["durations"] = {**merged["durations"], **update.durations}
+        for name in ("time_scale", "file_url_ttl", "allow_loopback_webhooks"):
+            if getattr(update, name) is not None:
+                merged[name] = getattr(update, name)
+        new_config = SimulatorConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    state.config = new_config
+    state.clock.scale = new_config.time_scale
+    state.files.ttl = new_config.file_url_ttl
+    return _config_view(state)
+
+
+@router.get("/jobs")
+async def jobs(request: Request, service: str | None = None) -> list[dict[str, Any]]:
+    state = _state(request)
+    return [
+        {
+            "service": j.service,
+            "id": j.id,
+            "kind": j.kind,
+            "status": j.status,
+            "stage": j.stage,
+            "account": j.account.name,
+            "created_at": j.created_at,
+            "finished_at": j.finished_at,
+        }
+        for j in state.jobs.list(service)
+    ]
+
+
+@router.get("/accounts")
+async def accounts(request: Request) -> list[dict[str, Any]]:
+    return [
+        {
+            "service": a.service,
+            "name": a.name,
+            "plan": a.plan,
+            "user_id": a.user_id,
+            "credits": a.credits,
+            "credits_used": a.credits_used,
+            "suspended": a.suspended,
+            "keys": [{"id": k.id, "prefix": k.prefix, "revoked": k.revoked} for k in a.keys],
+        }
+        for a in _state(request).accounts.all()
+    ]
+
+
+@router.post("/accounts")
+async def add_account(request: Request) -> dict[str, Any]:
+    state = _state(request)
+    try:
+        spec = AccountSpec.model_validate(await _json(request))
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    try:
+        account = state.accounts.add(spec, state.clock.wall())
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"service": account.service, "name": account.name, "plan": account.plan, "credits": account.credits}

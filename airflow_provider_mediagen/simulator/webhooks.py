@@ -1,0 +1,112 @@
+"""Webhook delivery with each service's retry schedule, run as background tasks in the event loop.
+
+A delivery is one payload for one URL. The first attempt is immediate; after a failed attempt (a
+non-2xx answer, a connection error, or no answer within the timeout) the sender waits the next delay
+of the schedule (documented seconds × time scale) and tries again: Ddukddak 1 s, 3 s, 9 s;
+Apex 10 s, 60 s, 300 s with a 10 s answer deadline. After the last retry the delivery is given up.
+
+The answer deadline is time-scaled too, but never below ``MIN_TIMEOUT`` real seconds: a loopback
+receiver on a busy machine must not be declared dead by a 0.1 s deadline in a fast test run.
+
+Faults (see ``faults.py``), decided per delivery attempt or per successful delivery:
+
+- ``webhook_fail``: the attempt fails without reaching the receiver; the schedule continues.
+- ``webhook_duplicate``: after a successful delivery the same payload is delivered once more.
+- ``webhook_out_of_order``: after a successful delivery of the final event, a *stale* payload that
+  describes the job's earlier, non-terminal state is delivered (Ddukddak: ``status: "pending"`` and a
+  null URL; Apex: ``event: "job.processing"`` with ``data.status: "processing"`` and the job's
+  creation time as ``timestamp``). A correct consumer must never move a finished job backwards.
+
+Every HTTP attempt (including duplicates and stale events) is counted: attempted / delivered / failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .clock import Clock
+from .counters import Counters
+from .faults import FaultInjector
+
+MIN_TIMEOUT = 1.0
+
+
+@dataclass
+class Delivery:
+    service: str
+    account: str
+    url: str
+    payload: dict[str, Any]
+    retry_delays: tuple[float, ...]
+    timeout: float
+    stale_payload: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookSender:
+    """Sends deliveries without blocking requests; owns the background tasks it starts."""
+
+    def __init__(self, clock: Clock, counters: Counters, faults: FaultInjector) -> None:
+        self._clock = clock
+        self._counters = counters
+        self._faults = faults
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        self.cancel_all()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    def send(self, delivery: Delivery) -> None:
+        """Start delivering in the background (must be called from the event loop)."""
+        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        delivered = False
+        for delay in (0.0, *delivery.retry_delays):
+            if delay:
+                await asyncio.sleep(self._clock.scaled(delay))
+            delivered = await self._attempt(delivery, delivery.payload, allow_fault=True)
+            if delivered:
+                break
+        if not delivered:
+            return
+        if self._faults.webhook_fault("webhook_duplicate", delivery.service, delivery.account):
+            await self._attempt(delivery, delivery.payload, allow_fault=False)
+        if delivery.stale_payload is not None and self._faults.webhook_fault(
+            "webhook_out_of_order", delivery.service, delivery.account
+        ):
+            await self._attempt(delivery, delivery.stale_payload, allow_fault=False)
+
+    async def _attempt(self, delivery: Delivery, payload: dict[str, Any], allow_fault: bool) -> bool:
+        if allow_fault and self._faults.webhook_fault("webhook_fail", delivery.service, delivery.account):
+            self._counters.webhook(delivery.service, delivery.account, delivered=False)
+            return False
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        timeout = max(self._clock.scaled(delivery.timeout), MIN_TIMEOUT)
+        ok = False
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            response = await self._client.post(
+                delivery.url,
+                json=payload,
+                headers={"User-Agent": "mediagen-simulator-webhooks/1", **delivery.headers},
+                timeout=timeout,
+            )
+            ok = 200 <= response.status_code < 300
+        self._counters.webhook(delivery.service, delivery.account, delivered=ok)
+        return ok
