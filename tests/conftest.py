@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +12,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "dags_examples" / "data"
+TEST_DAGS = ROOT / "tests" / "airflow" / "dags"
+
+# Airflow reads its configuration once, at first import: point it at a throwaway home before any test
+# module imports it. Two DAG bundles: the tests' own DAGs and the shipped examples.
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="mediagen-airflow-"))
+os.environ.update({
+    "AIRFLOW_HOME": str(AIRFLOW_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS),
+    "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([
+        {"name": "tests", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+         "kwargs": {"path": str(TEST_DAGS)}},
+        {"name": "examples", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+         "kwargs": {"path": str(ROOT / "dags_examples")}},
+    ]),
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+})
 
 #: Extra accounts every suite may use: other plans, small balances.
 EXTRA_ACCOUNTS = [

@@ -139,10 +139,12 @@ class ClientCore:
         file_names = {rule.field for rule in endpoint.files}
         body: dict[str, Any] = {}
         if isinstance(request, RequestModel):
-            if fields:
-                raise errors.ValidationError("pass either a request model or fields, not both",
-                                             service=self.service.name, endpoint=endpoint.key)
-            return spec.submit, request, {}
+            extra = set(fields) - file_names
+            if extra:
+                raise errors.ValidationError(
+                    f"pass either a request model or fields, not both (got {sorted(extra)})",
+                    service=self.service.name, endpoint=endpoint.key)
+            return spec.submit, request, dict(fields)
         body.update(request or {})
         body.update(fields)
         files = {name: body.pop(name) for name in list(body) if name in file_names}

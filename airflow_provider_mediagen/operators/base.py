@@ -115,8 +115,12 @@ class MediaGenerationOperator(BaseOperator):
         self.max_credits = max_credits
         self.reserve_credits = reserve_credits
         self.max_transient_failures = max_transient_failures
-        for name, value in (request or {}).items():
-            setattr(self, name, value)
+        request = dict(request or {})
+        unknown = set(request) - {*self.request_fields, *self.file_fields}
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected parameter(s) {sorted(unknown)}")
+        for name in (*self.request_fields, *self.file_fields):
+            setattr(self, name, request.get(name))
         self._check_at_parse_time()
 
     # --- catalog views --------------------------------------------------------------------------
@@ -173,6 +177,7 @@ class MediaGenerationOperator(BaseOperator):
                 self._guard_credits(client, request)
                 job = self._submit(client, request, store)
             context["ti"].xcom_push(key="job_id", value=job.id)
+            MediaOutputLink.persist(context, "")  # filled in when outputs exist
             if not job.terminal and self.spec.pollable:
                 job = client.get_job(self.kind, job.id)  # check once: fast jobs finish inline
             if job.terminal or not self.wait_for_completion:

@@ -1,0 +1,650 @@
+"""One declarative walk of the catalog into a platform-neutral description of every connector.
+
+Every platform module (OpenAPI, n8n, Zapier, Make) reads only these objects: a
+:class:`ServiceSpec` per service with its :class:`Operation` list (one per documented endpoint, two for
+an endpoint that answers one object when a query parameter is given) and its :class:`JobSpec` list
+(how each kind of generation is submitted, identified, polled and finished). Nothing here is written
+per endpoint: field types, bounds, enums and defaults come from the request models' JSON schema (wire
+names are the aliases), and the shape of a job (which field holds its id, its status, its output URL,
+its error) is learned by probing the catalog's own ``parse_job`` with marker payloads, so the
+connectors read a job exactly the way the Python client does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..catalog import SERVICES, Completion, Endpoint, FileRule, JobKind, NormalizedStatus, Service
+
+#: How every service documents its key: ``Authorization: Bearer <key>`` (all three API docs).
+AUTH_HEADER = "Authorization"
+AUTH_SCHEME = "Bearer"
+
+#: Longest an in-platform wait may block by default, whatever the kind's typical duration.
+MAX_DEFAULT_WAIT_SECONDS = 1800
+
+_ACRONYMS = {"url": "URL", "id": "ID", "api": "API", "uid": "UID", "tts": "TTS", "llm": "LLM", "jwt": "JWT",
+             "ai": "AI", "png": "PNG", "iso": "ISO", "b": "B", "sse": "SSE",
+             "ugc": "UGC", "e164": "E.164"}
+
+
+def words(name: str) -> list[str]:
+    """``aspect_ratio`` / ``negativePrompt`` / ``b-roll`` -> lower-case words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w.lower() for w in re.split(r"[\s_\-./]+", spaced) if w]
+
+
+def title_case(name: str) -> str:
+    return " ".join(_ACRONYMS.get(w, w.capitalize()) for w in words(name))
+
+
+def sentence_case(name: str) -> str:
+    ws = [_ACRONYMS.get(w, w) for w in words(name)]
+    if ws:
+        ws[0] = ws[0][:1].upper() + ws[0][1:]
+    return " ".join(ws)
+
+
+def camel(name: str) -> str:
+    ws = words(name)
+    return ws[0] + "".join(w.capitalize() for w in ws[1:]) if ws else name
+
+
+def pascal(name: str) -> str:
+    return "".join(w.capitalize() for w in words(name))
+
+
+def kebab(name: str) -> str:
+    return "-".join(words(name))
+
+
+def snake(name: str) -> str:
+    return "_".join(words(name))
+
+
+# --- fields -----------------------------------------------------------------------------------------
+
+@dataclass
+class FieldSpec:
+    """One input of an operation, in wire terms."""
+
+    name: str  # wire name (the alias)
+    location: str  # body | query | path | form | file
+    type: str  # string | integer | number | boolean | array | object | file
+    required: bool
+    description: str = ""
+    default: Any = None
+    has_default: bool = False
+    enum: list[Any] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    format: str | None = None
+    items: str | None = None  # item type of an array of primitives
+    children: list[FieldSpec] = field(default_factory=list)  # fields of an array of objects
+    open_children: bool = False  # the objects take further keys than the ones listed
+    file_rule: FileRule | None = None
+    schema: dict[str, Any] = field(default_factory=dict)  # resolved JSON schema (non-null branch)
+
+    @property
+    def label(self) -> str:
+        return title_case(self.name)
+
+    @property
+    def ident(self) -> str:
+        return camel(self.name)
+
+    @property
+    def is_webhook_url(self) -> bool:
+        return "webhook" in words(self.name)
+
+    @property
+    def is_object_list(self) -> bool:
+        return self.type == "array" and bool(self.children)
+
+    @property
+    def help(self) -> str:
+        """Description plus the documented bounds a user should see."""
+        text = self.description.strip().rstrip(".")
+        extra = []
+        if self.file_rule is not None:
+            rule = self.file_rule
+            extra.append(f"{', '.join(e.lstrip('.').upper() for e in rule.extensions)}, at most "
+                         f"{rule.max_bytes // (1024 * 1024)} MB")
+        return "; ".join([t for t in [text, *extra] if t])
+
+
+def _resolve(schema: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inline ``$ref`` and drop the ``null`` branch of ``anyOf`` (nullable = optional here)."""
+    if "$ref" in schema:
+        target = defs[schema["$ref"].split("/")[-1]]
+        merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return _resolve(merged, defs)
+    if "anyOf" in schema:
+        branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
+        rest = {k: v for k, v in schema.items() if k != "anyOf"}
+        if len(branches) == 1:
+            return _resolve({**branches[0], **rest}, defs)
+        # e.g. int | float: a number
+        types = {b.get("type") for b in branches}
+        if types <= {"integer", "number"}:
+            return {**rest, "type": "number"}
+        return {**rest, "anyOf": [_resolve(b, defs) for b in branches]}
+    out = {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+    if "items" in out and isinstance(out["items"], dict):
+        out["items"] = _resolve(out["items"], defs)
+    if "properties" in out:
+        out["properties"] = {k: _resolve(v, defs) for k, v in out["properties"].items()}
+    return out
+
+
+def _field_from_schema(name: str, prop: dict[str, Any], required: bool, location: str) -> FieldSpec:
+    typ = prop.get("type", "string")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if t != "null"), "string")
+    spec = FieldSpec(
+        name=name, location=location, type=typ, required=required,
+        description=prop.get("description", "") or "",
+        enum=list(prop["enum"]) if "enum" in prop else None,
+        minimum=prop.get("minimum"), maximum=prop.get("maximum"),
+        exclusive_minimum=prop.get("exclusiveMinimum"),
+        min_length=prop.get("minLength"), max_length=prop.get("maxLength"),
+        pattern=prop.get("pattern"), format=prop.get("format"),
+        schema={k: v for k, v in prop.items() if k != "title" and not (k == "default" and v is None)},
+    )
+    if "default" in prop and prop["default"] is not None:
+        spec.default, spec.has_default = prop["default"], True
+    if typ == "array":
+        items = prop.get("items", {})
+        if items.get("type") == "object" or "properties" in items:
+            req = set(items.get("required", ()))
+            spec.children = [_field_from_schema(k, v, k in req, "body")
+                             for k, v in items.get("properties", {}).items()]
+            spec.open_children = items.get("additionalProperties", False) is not False
+        else:
+            spec.items = items.get("type", "string")
+    if spec.enum is not None and typ not in ("string", "integer", "number"):
+        spec.type = "string"
+    return spec
+
+
+def model_fields(model: type[BaseModel] | None, location: str) -> list[FieldSpec]:
+    if model is None:
+        return []
+    schema = model.model_json_schema(by_alias=True)
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", ()))
+    return [_field_from_schema(name, _resolve(prop, defs), name in required, location)
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def response_schema(model: Any) -> dict[str, Any]:
+    """JSON schema of a response model (serialization side), self-contained (no ``$defs``)."""
+    if model is None:
+        return {}
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return {"type": "object", "additionalProperties": True}
+    schema = model.model_json_schema(by_alias=True, mode="serialization")
+    defs = schema.pop("$defs", {})
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return clean(copy.deepcopy(defs[node["$ref"].split("/")[-1]]))
+            return {k: clean(v) for k, v in node.items() if k not in ("title", "writeOnly")}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return clean(schema)
+
+
+# --- operations and jobs ----------------------------------------------------------------------------
+
+@dataclass
+class Operation:
+    """One callable thing: an endpoint (or an endpoint read one way, for ``one_by_query``)."""
+
+    id: str  # snake_case, unique per service
+    endpoint: Endpoint
+    title: str  # "Create AI Image"
+    role: str  # submit | status | list | stream | action | read
+    resource: str  # generation | job | account
+    path_params: list[FieldSpec]
+    query: list[FieldSpec]
+    body: list[FieldSpec]
+    files: list[FieldSpec]
+    single: bool = False  # the answer is one object even though the endpoint can list
+    kind: str | None = None  # the job kind submitted (submit) or read (status/list)
+
+    @property
+    def method(self) -> str:
+        return self.endpoint.method
+
+    @property
+    def path(self) -> str:
+        return self.endpoint.path_template
+
+    @property
+    def encoding(self) -> str:
+        return self.endpoint.encoding
+
+    @property
+    def envelope(self) -> str | None:
+        return self.endpoint.envelope
+
+    @property
+    def returns_list(self) -> bool:
+        return self.endpoint.response_is_list and not self.single
+
+    @property
+    def inputs(self) -> list[FieldSpec]:
+        return [*self.path_params, *self.query, *self.body, *self.files]
+
+    @property
+    def camel(self) -> str:
+        return camel(self.id)
+
+    @property
+    def description(self) -> str:
+        parts = [self.title if self.endpoint.one_by_query else self.endpoint.summary.rstrip(".")]
+        if self.endpoint.credit_cost is not None and self.endpoint.credit_cost.describe():
+            parts.append(f"costs {self.endpoint.credit_cost.describe()}")
+        if self.endpoint.plan:
+            parts.append(f"needs the {title_case(self.endpoint.plan)} plan or higher")
+        return "; ".join(parts)
+
+    @property
+    def response_item_schema(self) -> dict[str, Any]:
+        return response_schema(self.endpoint.response)
+
+
+@dataclass
+class JobShape:
+    """Where a payload keeps a job's id, status, output and error (learned from ``parse_job``)."""
+
+    id_field: str
+    status_field: str
+    output_fields: list[str]
+    error_field: str | None
+
+
+@dataclass
+class JobSpec:
+    name: str
+    title: str
+    kind: JobKind
+    submit: Operation
+    status: Operation | None
+    list: Operation | None
+    submit_shape: JobShape | None
+    job_shape: JobShape | None
+    webhook_field: str | None  # per-request webhook field of the submit body
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind.is_async
+
+    @property
+    def pollable(self) -> bool:
+        return self.status is not None
+
+    @property
+    def webhook_only(self) -> bool:
+        return self.is_async and not self.pollable and Completion.WEBHOOK in self.kind.completion
+
+    @property
+    def status_param(self) -> FieldSpec | None:
+        """The input of the status operation that carries the job id."""
+        if self.status is None:
+            return None
+        for f in self.status.inputs:
+            if f.required:
+                return f
+        return None
+
+    @property
+    def typical_seconds(self) -> float:
+        return float(self.kind.typical_seconds)
+
+    @property
+    def default_max_wait(self) -> int:
+        return int(min(MAX_DEFAULT_WAIT_SECONDS, max(60, math.ceil(self.typical_seconds * 3 / 60) * 60)))
+
+    @property
+    def default_interval(self) -> int:
+        return int(min(30, max(2, round(self.typical_seconds / 8))))
+
+    @property
+    def short(self) -> bool:
+        """Short enough to wait for inside one platform step that has a hard time limit."""
+        return self.pollable and self.typical_seconds <= 20
+
+
+@dataclass
+class WebhookSpec:
+    """What a service POSTs when a job finishes."""
+
+    events: dict[str, dict[str, Any]]  # event name -> JSON schema of the payload
+    job_path: str | None  # where the job sits in the payload ("data" for Apex)
+    shape: JobShape | None
+    event_field: str | None  # a field naming the event ("event" for Apex)
+    register: Operation | None  # account-level registration (Apex POST /api/settings)
+    register_field: str | None
+
+
+@dataclass
+class ServiceSpec:
+    service: Service
+    operations: list[Operation]
+    jobs: list[JobSpec]
+    webhook: WebhookSpec | None
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    @property
+    def title(self) -> str:
+        return self.service.title
+
+    @property
+    def base_url(self) -> str:
+        return self.service.base_url
+
+    @property
+    def pascal(self) -> str:
+        return pascal(self.service.name)
+
+    @cached_property
+    def check(self) -> Operation:
+        name = self.service.check_endpoint
+        return next(op for op in self.operations if op.endpoint.name == name)
+
+    @property
+    def error_message_field(self) -> str:
+        return self.service.error_shape.get("message", "error")
+
+    @property
+    def error_code_field(self) -> str | None:
+        return self.service.error_shape.get("code")
+
+    def op(self, op_id: str) -> Operation:
+        return next(op for op in self.operations if op.id == op_id)
+
+    def job(self, name: str) -> JobSpec:
+        return next(j for j in self.jobs if j.name == name)
+
+    def job_for(self, op: Operation) -> JobSpec | None:
+        return next((j for j in self.jobs if j.name == op.kind), None) if op.kind else None
+
+    @property
+    def raw_statuses(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {s.value: [] for s in NormalizedStatus}
+        for raw, norm in self.service.status_map.items():
+            out[norm.value].append(raw)
+        return out
+
+    @property
+    def status_map(self) -> dict[str, str]:
+        return {raw: norm.value for raw, norm in self.service.status_map.items()}
+
+    @property
+    def unexpressible(self) -> list[tuple[Operation, str]]:
+        """Operations a no-code platform cannot run, and why."""
+        return [(op, "a server-sent-event stream authenticated by a short-lived JWT in the query: the no-code "
+                     "platforms' HTTP steps read one response and end, so they use the job's status endpoint "
+                     "(or list endpoint) instead")
+                for op in self.operations if op.role == "stream"]
+
+
+# --- probing parse_job --------------------------------------------------------------------------------
+
+_MARK = "\x00mark:"
+
+
+def _payload_fields(model: type[BaseModel]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """A minimal valid-looking payload (required strings get markers, the rest None/0), the required
+    string fields and the optional string fields."""
+    schema = model.model_json_schema(by_alias=True, mode="serialization")
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", ()))
+    payload: dict[str, Any] = {}
+    req_strings: list[str] = []
+    opt_strings: list[str] = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = _resolve(prop, defs)
+        typ = prop.get("type")
+        if typ == "string" and "enum" not in prop:
+            (req_strings if name in required else opt_strings).append(name)
+            payload[name] = _MARK + name if name in required else None
+        elif name in required and typ in ("number", "integer"):
+            payload[name] = 0
+        elif name in required and typ == "boolean":
+            payload[name] = False
+        elif name in required and "enum" in prop:
+            payload[name] = _MARK + name if typ == "string" else prop["enum"][0]
+            if typ == "string":
+                req_strings.append(name)
+        else:
+            payload[name] = None
+    return payload, req_strings, opt_strings
+
+
+def _unmark(value: Any) -> str | None:
+    return str(value).removeprefix(_MARK) if value is not None and str(value).startswith(_MARK) else None
+
+
+def probe_shape(service: Service, kind: str, model: Any) -> JobShape | None:
+    """Learn from ``service.parse_job`` which fields of ``model`` hold the id, status, output and error.
+
+    Required string fields get marker values; the one ``parse_job`` accepts a raw status from is the
+    status field, the marker that comes back as ``job.id`` names the id field. Optional string fields
+    are tried one at a time for the output URL (in the order ``parse_job`` prefers them) and the error.
+    """
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    base, req_strings, opt_strings = _payload_fields(model)
+    succeeded = next(r for r, n in service.status_map.items() if n is NormalizedStatus.SUCCEEDED)
+    failed = next(r for r, n in service.status_map.items() if n is NormalizedStatus.FAILED)
+
+    def parse(payload: dict[str, Any]) -> Any:
+        try:
+            return service.parse_job(kind, payload)
+        except Exception:  # noqa: BLE001 - a wrong guess is simply not the answer
+            return None
+
+    status_field = next((f for f in req_strings if parse({**base, f: succeeded}) is not None), None)
+    if status_field is None:
+        return None
+    ok = {**base, status_field: succeeded}
+    id_field = _unmark(parse(ok).id)
+    if id_field is None:
+        return None
+    candidates = [f for f in opt_strings
+                  if (job := parse({**ok, f: _MARK + f})) is not None and any(_unmark(u) == f for u in job.output_urls)]
+    outputs: list[str] = []
+    while candidates:
+        job = parse({**ok, **{f: _MARK + f for f in candidates}})
+        winner = _unmark(job.output_urls[0]) if job is not None and job.output_urls else None
+        if winner not in candidates:
+            outputs.extend(candidates)
+            break
+        outputs.append(winner)
+        candidates.remove(winner)
+    bad = {**base, status_field: failed}
+    error_field = next((f for f in opt_strings
+                        if (job := parse({**bad, f: _MARK + f})) is not None and _unmark(job.error) == f), None)
+    return JobShape(id_field=id_field, status_field=status_field, output_fields=outputs, error_field=error_field)
+
+
+# --- the walk -------------------------------------------------------------------------------------------
+
+def _files(endpoint: Endpoint) -> list[FieldSpec]:
+    return [FieldSpec(name=rule.field, location="file", type="file", required=True,
+                      description=f"{title_case(rule.field)} file", file_rule=rule,
+                      schema={"type": "string", "format": "binary",
+                              "contentMediaType": rule.media_types[0]})
+            for rule in endpoint.files]
+
+
+def _path_params(endpoint: Endpoint, status_of: JobKind | None) -> list[FieldSpec]:
+    out = []
+    for name in endpoint.path_params:
+        desc = f"{status_of.title} job ID" if status_of else f"{title_case(name)}"
+        out.append(FieldSpec(name=name, location="path", type="string", required=True, description=desc,
+                             min_length=1, schema={"type": "string", "minLength": 1}))
+    return out
+
+
+_VERBS = {"generate", "create", "clone", "translate", "start", "auto", "verify", "get", "list", "configure",
+          "revoke", "poll"}
+_SMALL = {"a", "an", "the", "and", "or", "of", "to", "from", "in", "on", "for", "with", "by", "at"}
+
+
+def display_title(text: str) -> str:
+    """Title case that keeps the catalog's own spelling (``B-Roll``, ``UGC``) and drops parentheses."""
+    text = re.sub(r"\s*\([^)]*\)", "", text).strip()
+    out = []
+    for i, token in enumerate(text.split()):
+        low = token.lower()
+        if low in _ACRONYMS and low not in ("b",):
+            out.append(_ACRONYMS[low])
+        elif i and low in _SMALL:
+            out.append(low)
+        elif token.islower():
+            out.append(token[:1].upper() + token[1:])
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+def _starts_with_verb(text: str) -> bool:
+    ws = words(text)
+    return bool(ws) and ws[0] in _VERBS
+
+
+def _op_title(endpoint: Endpoint, role: str, kind: JobKind | None, service: Service) -> str:
+    summary = re.sub(r"\s*\([^)]*\)", "", endpoint.summary).strip()
+    if role == "submit" and kind is not None:
+        if _starts_with_verb(summary) and len(summary.split()) <= 4:
+            return display_title(summary)
+        if _starts_with_verb(kind.title):
+            return display_title(kind.title)
+        return display_title(f"Create {kind.title}")
+    if role == "status" and kind is not None:
+        return display_title(f"Get {kind.title}") if _status_kinds(service, endpoint) == [kind] else "Get Job"
+    if role == "list" and kind is not None:
+        return "List Jobs"
+    return display_title(summary)
+
+
+def _status_kinds(service: Service, endpoint: Endpoint) -> list[JobKind]:
+    return [k for k in service.kinds.values() if k.status == endpoint.name]
+
+
+def _list_kinds(service: Service, endpoint: Endpoint) -> list[JobKind]:
+    return [k for k in service.kinds.values() if k.list == endpoint.name]
+
+
+def _is_generation(kind: JobKind) -> bool:
+    return kind.is_async or kind.extension is not None
+
+
+def build_service(service: Service) -> ServiceSpec:
+    ops: list[Operation] = []
+    for ep in service.endpoints.values():
+        status_kinds = _status_kinds(service, ep)
+        list_kinds = _list_kinds(service, ep)
+        kind = service.kinds.get(ep.job_kind) if ep.job_kind else None
+        body = model_fields(ep.request, "form" if ep.encoding == "multipart" else "body")
+        query = model_fields(ep.query, "query")
+        if ep.stream:
+            ops.append(Operation(ep.name, ep, ep.summary, "stream", "job", _path_params(ep, None),
+                                 [FieldSpec(name="token", location="query", type="string", required=True,
+                                            description="JWT for the stream (not the API key)",
+                                            schema={"type": "string"})], [], []))
+            continue
+        if ep.one_by_query and status_kinds:
+            # One endpoint, two operations: "get one" (query parameter required) and "list".
+            one_kind = status_kinds[0]
+            single_q = [FieldSpec(**{**f.__dict__, "required": True, "description": f"{'Job' if len(status_kinds) > 1 else one_kind.title} ID"})
+                        for f in query if f.name == ep.one_by_query]
+            ops.append(Operation(f"get_{snake(ep.name)}" if not ep.name.startswith("get") else ep.name, ep,
+                                 "Get Job", "status", "job", [], single_q, [], [], single=True,
+                                 kind=one_kind.name))
+            rest_q = [f for f in query if f.name != ep.one_by_query]
+            ops.append(Operation(f"list_{snake(ep.name)}", ep, "List Jobs", "list", "job", [], rest_q, [], [],
+                                 kind=(list_kinds or status_kinds)[0].name))
+            continue
+        if kind is not None and ep.method != "GET":
+            role = "submit"
+            resource = "generation" if _is_generation(kind) else "account"
+        elif status_kinds:
+            role, resource, kind = "status", "job", status_kinds[0]
+        elif list_kinds:
+            role, resource, kind = "list", "job", list_kinds[0]
+        else:
+            role, resource = ("read" if ep.method == "GET" else "action"), "account"
+        ops.append(Operation(ep.name, ep, _op_title(ep, role, kind, service), role, resource,
+                             _path_params(ep, kind if role == "status" else None), query,
+                             body if ep.encoding != "multipart" else body, _files(ep),
+                             kind=kind.name if kind else None))
+
+    by_id = {op.id: op for op in ops}
+    jobs: list[JobSpec] = []
+    for kind in service.kinds.values():
+        submit = next(op for op in ops if op.endpoint.name == kind.submit and op.role == "submit")
+        status = next((op for op in ops if op.role == "status" and op.endpoint.name == kind.status), None)
+        lister = next((op for op in ops if op.role == "list" and op.endpoint.name == kind.list), None)
+        webhook = next((f.name for f in submit.body if f.is_webhook_url), None)
+        submit_shape = probe_shape(service, kind.name, submit.endpoint.response) if kind.is_async else None
+        job_shape = None
+        if status is not None:
+            job_shape = probe_shape(service, kind.name, status.endpoint.response)
+        elif kind.is_async or kind.extension:
+            job_shape = probe_shape(service, kind.name, submit.endpoint.response)
+        jobs.append(JobSpec(kind.name, kind.title, kind, submit, status, lister, submit_shape, job_shape, webhook))
+    del by_id
+
+    webhook = _webhook_spec(service, ops, jobs)
+    return ServiceSpec(service, ops, jobs, webhook)
+
+
+def _webhook_spec(service: Service, ops: list[Operation], jobs: list[JobSpec]) -> WebhookSpec | None:
+    if not service.webhook_payloads:
+        return None
+    events = {name: response_schema(model) for name, model in service.webhook_payloads.items()}
+    model = next(iter(service.webhook_payloads.values()))
+    kind = next(j.name for j in jobs if j.is_async)
+    shape = probe_shape(service, kind, model)
+    job_path = None
+    if shape is None:
+        for fname, finfo in model.model_fields.items():
+            sub = finfo.annotation
+            if isinstance(sub, type) and issubclass(sub, BaseModel):
+                shape = probe_shape(service, kind, sub)
+                if shape is not None:
+                    job_path = finfo.alias or fname
+                    break
+    event_field = next((f for f in (model.model_json_schema(by_alias=True).get("properties") or {})
+                        if f == "event"), None)
+    register = next((op for op in ops if op.role == "action" and op.kind is None
+                     and any(f.is_webhook_url for f in op.body)), None)
+    register_field = next((f.name for f in register.body if f.is_webhook_url), None) if register else None
+    return WebhookSpec(events, job_path, shape, event_field, register, register_field)
+
+
+def build_all() -> dict[str, ServiceSpec]:
+    return {name: build_service(svc) for name, svc in SERVICES.items()}
