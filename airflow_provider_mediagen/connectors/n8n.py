@@ -57,7 +57,7 @@ class RawTS:
 
 
 _SMALL_WORDS = re.compile(r"\b(?:an?d?|a[st]|because|but|by|en|for|i[fn]|neither|nor|o[fnr]|only|over|per|so|some|"
-                          r"tha[tn]|the|to|up|upon|vs?\.?|versus|via|when|with|without|yet)\b", re.I)
+                          r"tha[tn]|the|to|up|upon|vs?\.?|versus|via|when|with|without|yet)\b", re.IGNORECASE)
 _TOKENS = re.compile(r"[^\s:\u2013\u2014-]+|.")
 _MANUAL_CASE = re.compile(r".(?=[A-Z]|\..)")
 _ALNUM = re.compile(r"[A-Za-z0-9\u00C0-\u00FF]")

@@ -403,9 +403,10 @@ class ServiceSpec:
     @property
     def unexpressible(self) -> list[tuple[Operation, str]]:
         """Operations a no-code platform cannot run, and why."""
-        return [(op, "a server-sent-event stream authenticated by a short-lived JWT in the query: the no-code "
-                     "platforms' HTTP steps read one response and end, so they use the job's status endpoint "
-                     "(or list endpoint) instead")
+        why = ("a server-sent-event stream authenticated by a short-lived JWT in the query: the no-code "
+               "platforms' HTTP steps read one response and end, so they use the job's status endpoint "
+               "(or list endpoint) instead")
+        return [(op, why)
                 for op in self.operations if op.role == "stream"]
 
 
@@ -599,7 +600,7 @@ def build_service(service: Service) -> ServiceSpec:
             role, resource = ("read" if ep.method == "GET" else "action"), "account"
         ops.append(Operation(ep.name, ep, _op_title(ep, role, kind, service), role, resource,
                              _path_params(ep, kind if role == "status" else None), query,
-                             body if ep.encoding != "multipart" else body, _files(ep),
+                             body, _files(ep),
                              kind=kind.name if kind else None))
 
     by_id = {op.id: op for op in ops}

@@ -32,7 +32,9 @@ def _help(f: FieldSpec) -> str:
 def input_field(f: FieldSpec, callback: bool) -> dict[str, Any] | None:
     if callback and f.is_webhook_url:
         return None  # filled with Zapier's callback URL
-    field: dict[str, Any] = {"key": f.name, "label": f.label, "required": f.required, "helpText": _help(f)}
+    # A field with a catalog default is always sent (as the Python client does): required, prefilled.
+    field: dict[str, Any] = {"key": f.name, "label": f.label, "required": f.required or f.has_default,
+                             "helpText": _help(f)}
     if f.type == "file":
         field["type"] = "file"
     elif f.enum is not None:
@@ -142,7 +144,9 @@ def service_table(spec: ServiceSpec) -> dict[str, Any]:
         job = spec.job_for(op)
         entry: dict[str, Any] = {"method": op.method, "path": op.path, "role": op.role, "encoding": op.encoding,
                                  "list": op.returns_list,
-                                 "fields": [{"wire": f.name, "in": f.location, "kind": _kind(f)} for f in op.inputs],
+                                 "fields": [{"wire": f.name, "in": f.location, "kind": _kind(f),
+                                             **({"default": f.default} if f.has_default else {})}
+                                            for f in op.inputs],
                                  "envelope": op.envelope, "itemId": _item_id(spec, op)}
         if job is not None and job.job_shape is not None and op.role in ("submit", "status", "list"):
             entry["job"] = job.name

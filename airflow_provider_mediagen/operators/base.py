@@ -333,7 +333,7 @@ class MediaGenerationOperator(BaseOperator):
 
     def _emit_asset_events(self, context: Any, result: dict[str, Any]) -> None:
         events = context.get("outlet_events")
-        if not events or not self.outlets:
+        if events is None or not self.outlets:
             return
         extra = {k: result[k] for k in ("service", "kind", "job_id", "output_urls", "outputs", "credits")}
         for outlet in self.outlets:

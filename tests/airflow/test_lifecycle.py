@@ -1,0 +1,183 @@
+"""The lifecycle's promises on real Airflow 3.3: a retried task reuses its job (one job, one charge);
+auth, plan and credit errors fail at once without spending retries; a deadline fails naming the job;
+mapped tasks, sensors (incl. start_from_trigger) and asset events work; templated values are validated
+after rendering."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import run_dag
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "worker"])
+def test_retry_after_a_crash_reuses_the_job(mode: str, simulator: Any, tmp_path: Path) -> None:
+    run, tis = run_dag(f"mediagen_retry_reuses_job_{mode}")
+    assert run.state == "success"
+    assert tis["flaky"].try_number == 2  # the first try crashed after submitting
+    apex = simulator.counters()["apex"]["demo"]
+    assert apex["jobs_created"] == 1 and apex["credits_charged"] == 10
+    assert apex["requests"]["POST /api/generate/image"] == {"200": 1}
+    assert len(list((tmp_path / "out" / "flaky").glob("*-image.png"))) == 1
+
+
+def test_auth_plan_and_credit_errors_fail_fast_without_retries(simulator: Any,
+                                                               capfd: pytest.CaptureFixture[str]) -> None:
+    run, tis = run_dag("mediagen_fail_fast")
+    logs = "".join(capfd.readouterr())
+    assert run.state == "failed"
+    for task in ("badkey", "pro", "broke"):
+        assert tis[task].state == "failed" and tis[task].try_number == 1, task  # retries=3 not spent
+    assert "HTTP 401 [UNAUTHORIZED]" in logs and "HTTP 403 [FORBIDDEN]" in logs
+    assert "HTTP 402 [PAYMENT_REQUIRED]" in logs
+    assert simulator.counters()["apex"].get("broke", {}).get("jobs_created", 0) == 0
+
+
+def test_deadline_exceeded_fails_naming_the_job(simulator: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    run, tis = run_dag("mediagen_deadline")  # commercial: 300 s documented = 3 s here; timeout 1 s
+    logs = "".join(capfd.readouterr())
+    assert run.state == "failed"
+    jobs = [j for j in simulator.jobs() if j["service"] == "apex"]
+    assert len(jobs) == 2
+    for job in jobs:
+        assert job["id"] in logs
+    assert "did not finish before the deadline" in logs  # deferrable: the trigger's event
+    assert "did not finish within 1 s" in logs  # in the worker: the sync wait
+    assert all(ti.state == "failed" for ti in tis.values())
+
+
+def test_read_faults_are_retried_within_budget(simulator: Any) -> None:
+    simulator.set_faults([{"service": "apex", "endpoint": "GET /api/jobs", "fault": "status", "status": 503,
+                           "retry_after": 0.01, "count": 3},
+                          {"service": "apex", "endpoint": "GET /api/jobs", "fault": "status", "status": 429,
+                           "retry_after": 0.01, "count": 2}])
+    run, tis = run_dag("mediagen_retry_reuses_job_deferrable")
+    assert run.state == "success"
+    reads = simulator.counters()["apex"]["demo"]["requests"]["GET /api/jobs"]
+    assert reads.get("503") == 3 and reads.get("429") == 2 and reads.get("200", 0) >= 1
+
+
+def test_mapped_tasks_and_asset_events(simulator: Any, tmp_path: Path) -> None:
+    run, tis = run_dag("mediagen_mapped")
+    assert run.state == "success"
+    assert sorted(tis) == ["mapped[0]", "mapped[1]", "mapped[2]"]
+    assert len(list((tmp_path / "out" / "mapped").glob("*.png"))) == 3
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = [e for e in session.query(AssetEvent).all() if e.source_run_id == run.run_id]
+        extras = [dict(e.extra) for e in events]
+    assert len(extras) == 3
+    assert {e["service"] for e in extras} == {"apex"} and all(e["output_urls"] for e in extras)
+
+
+def test_sensor_modes(simulator: Any) -> None:
+    run, tis = run_dag("mediagen_sensor")
+    assert run.state == "success", {t: ti.state for t, ti in tis.items()}
+    assert simulator.counters()["apex"]["demo"]["jobs_created"] == 1
+
+
+def test_templated_values_are_validated_after_rendering(simulator: Any, tmp_path: Path) -> None:
+    """A template that renders to a bad value fails before any request; a static bad value fails the
+    parse."""
+    from airflow.sdk import DAG
+
+    from airflow_provider_mediagen.client import ValidationError
+    from airflow_provider_mediagen.operators import ApexImageOperator
+
+    with pytest.raises(ValidationError, match="field 'steps'"):
+        with DAG("static_bad", schedule=None):
+            ApexImageOperator(task_id="bad", prompt="x", steps=99)
+    with DAG("rendered_bad", schedule=None):  # parses: the width is only known once rendered
+        op = ApexImageOperator(task_id="bad", prompt="x", width="{{ 4000 + 1 }}")
+    context = {"task_state_store": None, "ti": None}
+    op.render_template_fields(context)  # type: ignore[arg-type]
+    assert op.width == "4001"
+    with pytest.raises(Exception, match="field 'width'"):
+        op.execute(context)
+    assert simulator.counters()["apex"].get("demo", {}).get("requests", {}) == {}
+
+
+def test_webhook_only_kind_says_so_instead_of_hanging() -> None:
+    from airflow_provider_mediagen.client import ValidationError
+    from airflow_provider_mediagen.operators import DdukddakTemplateVideoOperator
+
+    with pytest.raises(ValidationError, match="webhook only"):
+        DdukddakTemplateVideoOperator(task_id="v", template="summer-sale-banner")
+    op = DdukddakTemplateVideoOperator(task_id="v2", template="summer-sale-banner", wait_for_completion=False)
+    assert op.wait_for_completion is False
+
+
+def test_connections_and_provider_registration(simulator: Any) -> None:
+    import json
+
+    import jsonschema
+    from airflow.providers_manager import ProvidersManager
+
+    from airflow_provider_mediagen import get_provider_info
+    from airflow_provider_mediagen.hooks import ApexHook, DdukddakHook, FaceDubHook, MediaGenHook
+
+    schema = json.loads((Path(__import__("airflow").__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+    manager = ProvidersManager()
+    assert "airflow-provider-mediagen" in manager.providers
+    for conn_type in ("mediagen_ddukddak", "mediagen_apex", "mediagen_facedub"):
+        assert conn_type in manager.hooks, conn_type
+    assert "extra__mediagen_facedub__jwt" in manager.connection_form_widgets
+    assert manager.field_behaviours["mediagen_apex"]["relabeling"]["password"] == "API key"
+
+    for hook in (DdukddakHook(), ApexHook(), FaceDubHook()):
+        ok, message = hook.test_connection()
+        assert ok, message
+    ok, message = MediaGenHook("mediagen_apex_badkey", service="apex").test_connection()
+    assert not ok and "401" in message and "sk_live_not-a-key" not in message
+    reads = simulator.counters()
+    assert reads["ddukddak"]["demo"]["requests"]["GET /auth"] == {"200": 1}
+    assert reads["apex"]["demo"]["requests"]["GET /api/usage"] == {"200": 1}
+    assert reads["facedub"]["demo"]["requests"]["GET /usage"] == {"200": 1}
+
+
+def test_key_never_reaches_the_metadata_db_or_logs(simulator: Any, airflow_db: Path,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    from .conftest import CANARY_KEY
+
+    run, tis = run_dag("mediagen_canary")
+    output = "".join(capfd.readouterr())
+    assert run.state == "success"
+    assert "Submitted apex voice job" in output  # the task logs were captured
+    assert CANARY_KEY not in output
+    database = airflow_db / "airflow.db"
+    assert CANARY_KEY.encode() not in database.read_bytes()
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        dump = "\n".join(db.iterdump())
+    for table in ("trigger", "xcom", "rendered_task_instance_fields", "task_state_store"):
+        assert f'CREATE TABLE "{table}"' in dump or f"CREATE TABLE {table}" in dump, table
+    assert CANARY_KEY not in dump
+    assert "mediagen_apex_canary" in dump  # the connection id is what is stored instead
+    for path in (airflow_db / "logs").rglob("*") if (airflow_db / "logs").exists() else []:
+        if path.is_file():
+            assert CANARY_KEY not in path.read_text(errors="replace"), path
+    assert os.environ["AIRFLOW_CONN_MEDIAGEN_APEX_CANARY"]  # the key only ever lived in the connection
+
+
+def test_unknown_event_status_is_a_failure_never_success() -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    from airflow_provider_mediagen.operators import ApexImageOperator
+
+    op = ApexImageOperator(task_id="x", prompt="x")
+    for event in ({"status": "completed-ish", "service": "apex", "kind": "image", "job_id": "j"},
+                  {"status": "succeeded", "service": "apex", "kind": "image"},
+                  {"status": "succeeded", "service": "facedub", "kind": "video", "job_id": "j"},
+                  None):
+        with pytest.raises(AirflowException):
+            op.execute_complete({}, event)
+
+

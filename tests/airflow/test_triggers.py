@@ -1,0 +1,117 @@
+"""The trigger as the triggerer runs it: made from its serialized kwargs, ``run()`` iterated on one event
+loop. A trigger re-created mid-job (a triggerer restart) finishes the same job with reads only; many
+triggers share one poller that stays within the read budget; one bad job never stalls the others."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_mediagen.client import MediaClient
+from airflow_provider_mediagen.triggers import MediaJobTrigger
+from airflow_provider_mediagen.triggers.pollers import _POLLERS
+
+from .conftest import TIME_SCALE
+
+
+def revive(trigger: MediaJobTrigger) -> MediaJobTrigger:
+    """What the triggerer does: the classpath and kwargs from the DB, JSON round-tripped."""
+    classpath, kwargs = trigger.serialize()
+    kwargs = json.loads(json.dumps(kwargs))
+    module, name = classpath.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+async def first_event(trigger: MediaJobTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return event.payload
+    raise AssertionError("the trigger ended without an event")
+
+
+def submit(simulator: Any, kind: str = "text2video", **request: Any) -> str:
+    with MediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"], time_scale=TIME_SCALE) as apex:
+        return apex.submit(kind, **(request or {"script": "restart me"})).id
+
+
+def make_trigger(job_id: str, kind: str = "text2video", deadline: float | None = None) -> MediaJobTrigger:
+    return MediaJobTrigger(conn_id="mediagen_apex_default", service="apex", kind=kind, job_id=job_id,
+                           deadline=deadline or time.time() + 60, poll_interval=0.05)
+
+
+def test_kwargs_hold_no_secret_and_survive_json() -> None:
+    trigger = make_trigger("job-1")
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_mediagen.triggers.job.MediaJobTrigger"
+    assert set(kwargs) == {"conn_id", "service", "kind", "job_id", "deadline", "timeout", "poll_interval",
+                           "max_transient_failures", "progress_interval"}
+    assert "sk_live" not in json.dumps(kwargs)
+    assert revive(trigger).serialize() == (classpath, kwargs)
+
+
+async def test_trigger_recreated_mid_job_finishes_the_same_job(simulator: Any) -> None:
+    job_id = submit(simulator)  # 120 s documented = 1.2 s here
+    trigger = make_trigger(job_id)
+    first = asyncio.ensure_future(first_event(trigger))
+    await asyncio.sleep(0.3)
+    assert not first.done()
+    first.cancel()  # the triggerer stops: its trigger is cancelled mid-wait
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    event = await first_event(revive(trigger))
+    assert event["status"] == "succeeded" and event["job_id"] == job_id and event["output_urls"]
+    counters = simulator.counters()["apex"]["demo"]
+    assert counters["jobs_created"] == 1
+    assert counters["requests"]["POST /api/generate/text2video"] == {"200": 1}  # never a second POST
+    assert set(counters["requests"]) == {"POST /api/generate/text2video", "GET /api/jobs"}
+
+
+async def test_deadline_gives_a_timeout_event_naming_the_job(simulator: Any) -> None:
+    job_id = submit(simulator, "commercial", product="p", platform="tv", duration=60, tone="funny")
+    event = await first_event(make_trigger(job_id, "commercial", deadline=time.time() + 0.3))
+    assert event["status"] == "timeout" and event["job_id"] == job_id
+    assert job_id in event["message"]
+
+
+async def test_unknown_job_is_an_error_event_and_does_not_stall_others(simulator: Any) -> None:
+    good = submit(simulator, "image", prompt="fine")
+    events = await asyncio.gather(first_event(make_trigger("no-such-job", "image")),
+                                  first_event(make_trigger(good, "image")))
+    assert events[0]["status"] == "error" and "404" in events[0]["message"]
+    assert events[1]["status"] == "succeeded"
+
+
+async def test_failed_job_is_reported_as_failed(simulator: Any) -> None:
+    simulator.set_faults([{"service": "apex", "fault": "job_fail", "count": 1}])
+    job_id = submit(simulator, "image", prompt="doomed")
+    event = await first_event(make_trigger(job_id, "image"))
+    assert event["status"] == "failed" and event["message"]
+    assert simulator.counters()["apex"]["demo"]["credits_refunded"] == 10
+
+
+async def test_200_waits_share_one_poller_within_the_read_budget(simulator: Any) -> None:
+    """200 jobs waited on at once in one event loop, as mapped deferred tasks in one triggerer: no 429,
+    and no more status reads than the documented 20 per 10 s (time-scaled) allow over the run."""
+    from airflow_provider_mediagen.client import AsyncMediaClient
+
+    simulator.configure(durations={"apex.image": 300})  # 3 s each here
+    async with AsyncMediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"],
+                                time_scale=TIME_SCALE) as apex:
+        jobs = await asyncio.gather(*(apex.submit("image", prompt=f"job {i}") for i in range(200)))
+    started = time.monotonic()
+    triggers = [revive(make_trigger(job.id, "image", deadline=time.time() + 120)) for job in jobs]
+    events = await asyncio.gather(*(first_event(t) for t in triggers))
+    elapsed = time.monotonic() - started
+    assert [e["status"] for e in events] == ["succeeded"] * 200
+    reads = simulator.counters()["apex"]["demo"]["requests"]["GET /api/jobs"]
+    assert set(reads) == {"200"}, reads  # no 429 at all
+    window = 10 * TIME_SCALE
+    allowed = 20 * (int(elapsed / window) + 2)
+    print(f"200 waits: {reads['200']} status reads in {elapsed:.2f} s (allowed {allowed})")
+    assert reads["200"] <= allowed, (reads, elapsed)
+    pollers = [p for key, p in _POLLERS.items() if key[1:] == ("apex", "mediagen_apex_default")]
+    assert pollers and max(p.stats.list_reads for p in pollers) > 0  # the list endpoint did the heavy lifting
