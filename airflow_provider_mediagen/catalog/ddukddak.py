@@ -63,7 +63,7 @@ class AIImageRequest(RequestModel):
     """POST /ai/images (Scale plan or higher)."""
 
     prompt: str = text(description="What the image should show")
-    model: NonEmpty = Field("gemini-2.5-flash-image", description="AI model, e.g. gemini-2.5-flash-image")
+    model: NonEmpty = Field(description="AI model, e.g. gemini-2.5-flash-image (the docs always send one)")
     aspect_ratio: AspectRatio | None = Field(None, description="Aspect ratio, e.g. 16:9")
     image_size: ImageSize | None = Field(None, description="WIDTHxHEIGHT in pixels (64-4096 each), e.g. 1024x1024")
     webhook_url: Url | None = Field(None, description="URL that receives the result when it is ready")
@@ -73,7 +73,7 @@ class AIVideoRequest(RequestModel):
     """POST /ai/videos (Scale plan or higher; 3-5 minutes)."""
 
     prompt: str = text(description="What the video should show")
-    model: NonEmpty = Field("veo-3.1-fast", description="AI model, e.g. veo-3.1-fast")
+    model: NonEmpty = Field(description="AI model, e.g. veo-3.1-fast (the docs always send one)")
     aspect_ratio: AspectRatio | None = Field(None, description="Aspect ratio, e.g. 16:9")
     resolution: Literal["720p", "1080p"] | None = Field(None, description="720p or 1080p")
     duration: Literal["4", "5", "6", "7", "8"] | None = Field(None, description="Seconds, as a string: 4-8")

@@ -50,7 +50,7 @@ def test_auth_and_plan_errors(make_client: Any, service: str, key: str, error: t
 
 def test_ddukddak_plan_gate_and_credits(make_client: Any) -> None:
     with pytest.raises(PlanError) as caught:
-        make_client("ddukddak", "dd_live_free").submit("ai_image", prompt="x")
+        make_client("ddukddak", "dd_live_free").submit("ai_image", prompt="x", model="gemini-2.5-flash-image")
     assert caught.value.status_code == 403
     with pytest.raises(CreditsExhaustedError) as caught:
         make_client("ddukddak", "dd_live_broke").submit("template_image", template="summer-sale-banner")

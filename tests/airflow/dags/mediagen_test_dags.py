@@ -44,9 +44,10 @@ def every_kind(deferrable: bool) -> None:
     DdukddakTemplateImageOperator(task_id="template_image", template="summer-sale-banner",
                                   properties=[{"name": "title", "text": "{{ dag.dag_id }}"},
                                               {"name": "background", "fillColor": "#FF6B35"}], **common)
-    DdukddakAIImageOperator(task_id="ai_image", prompt="blog thumbnail", aspect_ratio="16:9",
+    DdukddakAIImageOperator(task_id="ai_image", prompt="blog thumbnail", model="gemini-2.5-flash-image", aspect_ratio="16:9",
                             image_size="320x180", **common)
-    DdukddakAIVideoOperator(task_id="ai_video", prompt="sneakers", resolution="720p", duration="4", **common)
+    DdukddakAIVideoOperator(task_id="ai_video", prompt="sneakers", model="veo-3.1-fast", resolution="720p",
+                            duration="4", **common)
     ApexImageOperator(task_id="image", prompt="a lighthouse at dusk", width=320, height=256, **common)
     ApexVideoOperator(task_id="video", script="Meet the sneaker.", duration=3, **common)
     ApexVoiceOperator(task_id="voice", text="Hello from Airflow.", **common)
