@@ -20,6 +20,11 @@ def _connection_type(service: str) -> dict[str, Any]:
                            "description": "Secret carried by the webhook receiver URL handed to the service."},
         "webhook_base_url": {"label": "Public webhook base URL", "schema": {"type": ["string", "null"]},
                              "description": "Public URL of the Airflow API server, for webhook deliveries."},
+        "webhook_internal_url": {"label": "Internal API server URL", "schema": {"type": ["string", "null"]},
+                                 "description": "The API server as triggers reach it, if not the public URL."},
+        "require_signature": {"label": "Require signed deliveries", "schema": {"type": ["boolean", "null"],
+                                                                              "default": False},
+                              "description": "Accept only Standard-Webhooks-signed deliveries (from a relay)."},
         "time_scale": {"label": "Time scale (simulator only)", "schema": {"type": ["number", "null"], "default": 1.0},
                        "description": "Shrinks client rate-limit windows for a time-scaled simulator; 1.0 otherwise."},
     }
@@ -50,11 +55,13 @@ def get_provider_info() -> dict[str, Any]:
                          for s in SERVICES.values()],
         "hooks": [{"integration-name": s.title, "python-modules": [f"{_PKG}.hooks.mediagen"]}
                   for s in SERVICES.values()],
-        "operators": [{"integration-name": s.title, "python-modules": [f"{_PKG}.operators"]}
+        "operators": [{"integration-name": s.title,
+                       "python-modules": [f"{_PKG}.operators", f"{_PKG}.operators.webhook"]}
                       for s in SERVICES.values()],
         "sensors": [{"integration-name": s.title, "python-modules": [f"{_PKG}.sensors.job"]}
                     for s in SERVICES.values()],
-        "triggers": [{"integration-name": s.title, "python-modules": [f"{_PKG}.triggers.job"]}
+        "triggers": [{"integration-name": s.title,
+                      "python-modules": [f"{_PKG}.triggers.job", f"{_PKG}.triggers.completions"]}
                      for s in SERVICES.values()],
         "connection-types": [_connection_type(name) for name in SERVICES],
         "extra-links": [f"{_PKG}.operators.links.MediaOutputLink"],

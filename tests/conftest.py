@@ -29,6 +29,7 @@ os.environ.update({
          "kwargs": {"path": str(ROOT / "dags_examples")}},
     ]),
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+    "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
 })
 
 #: Extra accounts every suite may use: other plans, small balances.

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from .fields import E164, HttpsUrl, LanguageCode, NonEmpty, Url, iso_datetime, text
+from .fields import E164, HttpsUrl, LanguageCode, NonEmpty, Url, WebhookUrl, iso_datetime, text
 from .model import (
     Completion,
     CreditCost,
@@ -215,7 +215,7 @@ class CreateKeyRequest(RequestModel):
 
 
 class SettingsRequest(RequestModel):
-    webhook_url: HttpsUrl = Field(alias="webhookUrl", description="HTTPS URL to receive webhook events")
+    webhook_url: WebhookUrl = Field(alias="webhookUrl", description="HTTPS URL to receive webhook events")
 
 
 # --- responses -----------------------------------------------------------------------------------
@@ -441,5 +441,6 @@ SERVICE = Service(
     usage_endpoint="get_usage",
     balance=lambda usage: float(usage["credits"]),
     webhook_payloads={"job.completed": WebhookEvent, "job.failed": WebhookEvent},
+    webhook_registration="set_webhook",
     docs_note="Success bodies are wrapped in data (not voice-clone); the webhook is set per account.",
 )

@@ -26,7 +26,19 @@ def _https_only(value: str) -> str:
     return value
 
 
+def _https_or_loopback(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    if urlsplit(_url(value)).hostname in ("127.0.0.1", "localhost", "::1"):
+        return value
+    return _https_only(value)
+
+
 _URI_SCHEMA = WithJsonSchema({"type": "string", "format": "uri"})
+
+WebhookUrl = Annotated[str, AfterValidator(_https_or_loopback), _URI_SCHEMA]
+"""A webhook URL: HTTPS as the docs require, except on loopback, where TLS adds nothing (local receivers
+and the simulator; a real service refuses loopback URLs anyway, by its SSRF rules)."""
 
 HttpsUrl = Annotated[str, AfterValidator(_https_only), _URI_SCHEMA]
 """A URL the docs say must be HTTPS ("HTTPS URL of ..."); kept as the caller wrote it."""

@@ -263,6 +263,8 @@ class Service:
     usage_endpoint: str | None = None
     balance: Callable[[Mapping[str, Any]], float] | None = None
     webhook_payloads: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    # Endpoint that registers the account-level webhook URL (its request's only field is that URL).
+    webhook_registration: str | None = None
     max_concurrent_jobs: int | None = None
     docs_note: str = ""
 

@@ -8,8 +8,11 @@ falls back to one-job reads for jobs the list no longer shows, honours Retry-Aft
 client), and fans each result out to the waiters of that job. A failing job or a cancelled waiter
 never stalls the others.
 
-Outside reports (a webhook delivery, an SSE message) can be fed in with :meth:`StatusPoller.report`;
-they wake waiters at once and spare the next read of that job.
+Faster paths than polling plug in here, with polling kept as the source of truth (a lost webhook costs
+latency, never a stuck wait): a *feed* (the webhook receiver's recorded deliveries, read in one local
+request per tick without spending the service's budget) and, for services with a status stream
+(FaceDub SSE, given a JWT), one stream per job. Both go through :meth:`StatusPoller.report`, which
+never moves a job backwards.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..catalog import Job
 from . import errors
@@ -27,6 +31,14 @@ from .aio import AsyncMediaClient
 __all__ = ["PollerStats", "StatusPoller"]
 
 log = logging.getLogger("airflow_provider_mediagen.poller")
+
+
+class Feed(Protocol):
+    """Somewhere recorded deliveries can be read from (see ``webhooks.feed.DeliveryFeed``)."""
+
+    interval: float
+
+    async def fetch(self, job_ids: list[str]) -> list[Job]: ...
 
 
 @dataclass
@@ -40,6 +52,8 @@ class _Watch:
     failures: int = 0
     listed: bool = True  # seen (or still expected) in the list endpoint's window
     budget: int = 10  # consecutive transient read failures tolerated
+    streaming: bool = False  # a status stream is open: reads can wait longer
+    stream_task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     waiters: int = 0
 
@@ -49,6 +63,8 @@ class PollerStats:
     list_reads: int = 0
     single_reads: int = 0
     reports: int = 0
+    feed_reads: int = 0
+    stream_updates: int = 0
     errors: int = 0
 
 
@@ -61,8 +77,11 @@ class StatusPoller:
     """
 
     def __init__(self, client: AsyncMediaClient, *, read_share: float = 0.8, max_transient_failures: int = 10,
-                 list_page: int = 50) -> None:
+                 list_page: int = 50, feed: Feed | None = None, stream_token: str | None = None) -> None:
         self.client = client
+        self.feed = feed
+        self.stream_token = stream_token
+        self._last_feed = 0.0
         self.service = client.service
         self.read_share = read_share
         self.max_transient_failures = max_transient_failures
@@ -98,6 +117,7 @@ class StatusPoller:
                            budget=self.max_transient_failures if max_transient_failures is None
                            else max_transient_failures)
             self._watches[job_id] = watch
+            self._open_stream(watch)
         else:
             watch.interval = min(watch.interval, poll_interval)
         watch.waiters += 1
@@ -127,6 +147,8 @@ class StatusPoller:
             watch.waiters -= 1
             if watch.waiters <= 0:
                 self._watches.pop(job_id, None)
+                if watch.stream_task is not None:
+                    watch.stream_task.cancel()
 
     @staticmethod
     async def _notify(callback: Callable[[Job | None, bool], Awaitable[None] | None] | None, job: Job | None,
@@ -141,7 +163,7 @@ class StatusPoller:
         watch = self._watches.get(job.id)
         self.stats.reports += 1
         if watch is not None:
-            self._update(watch, job)
+            self._update(watch, job.model_copy(update={"kind": watch.kind}))
 
     @property
     def waiting(self) -> int:
@@ -157,22 +179,18 @@ class StatusPoller:
         idle_since: float | None = None
         while True:
             now = time.monotonic()
-            due = [w for w in self._watches.values() if w.next_due <= now and w.error is None
-                   and not (w.job and w.job.terminal)]
             if not self._watches:
                 idle_since = idle_since or now
                 if now - idle_since > 30:
                     return
             else:
                 idle_since = None
+            if self.feed is not None and now - self._last_feed >= self.feed.interval:
+                await self._read_feed()
+            due = [w for w in self._watches.values() if w.next_due <= now and w.error is None
+                   and not (w.job and w.job.terminal) and self.service.kind(w.kind).pollable]
             if not due:
-                pending = [w.next_due for w in self._watches.values() if w.error is None]
-                timeout = max(0.0, min(pending) - now) if pending else 5.0
-                self._wakeup.clear()
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
-                except asyncio.TimeoutError:
-                    pass
+                await self._idle(now)
                 continue
             started = time.monotonic()
             try:
@@ -181,6 +199,54 @@ class StatusPoller:
                 log.exception("status read failed")
             # Pace reads to the budget share, whatever the read took.
             await asyncio.sleep(max(0.0, self._spacing - (time.monotonic() - started)))
+
+    async def _idle(self, now: float) -> None:
+        pending = [w.next_due for w in self._watches.values()
+                   if w.error is None and self.service.kind(w.kind).pollable]
+        timeout = max(0.0, min(pending) - now) if pending else 5.0
+        if self.feed is not None and self._watches:
+            timeout = min(timeout, max(0.0, self._last_feed + self.feed.interval - now))
+        self._wakeup.clear()
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _read_feed(self) -> None:
+        assert self.feed is not None
+        self._last_feed = time.monotonic()
+        waiting = [w.job_id for w in self._watches.values() if not (w.job and w.job.terminal)]
+        if not waiting:
+            return
+        self.stats.feed_reads += 1
+        try:
+            for job in await self.feed.fetch(waiting):
+                self.report(job)
+        except Exception:  # the feed only ever speeds things up
+            log.exception("reading webhook deliveries failed; polling continues")
+
+    def _open_stream(self, watch: _Watch) -> None:
+        if not self.stream_token or self.service.kind(watch.kind).stream is None:
+            return
+
+        async def consume() -> None:
+            try:
+                watch.streaming = True
+                async for job in self.client.stream_job(watch.job_id, self.stream_token or "", kind=watch.kind):
+                    self.stats.stream_updates += 1
+                    self._update(watch, job)
+                    if job.terminal:
+                        return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # fall back to polling
+                log.warning("status stream of job %s dropped (%s); polling continues", watch.job_id, exc)
+            finally:
+                watch.streaming = False
+                watch.next_due = min(watch.next_due, time.monotonic())
+                self._wakeup.set()
+
+        watch.stream_task = asyncio.get_running_loop().create_task(consume(), name=f"mediagen-sse-{watch.job_id}")
 
     async def _read(self, due: list[_Watch]) -> None:
         listed = [w for w in due if w.listed]
@@ -242,7 +308,7 @@ class StatusPoller:
         if previous is not None and self._RANK[job.status.value] < self._RANK[previous.status.value]:
             return  # a stale report (e.g. an out-of-order webhook) never moves a job backwards
         watch.job = job
-        watch.next_due = time.monotonic() + watch.interval
+        watch.next_due = time.monotonic() + watch.interval * (4 if watch.streaming else 1)
         if previous is None or job != previous:
             watch.changed.set()
         if job.terminal:

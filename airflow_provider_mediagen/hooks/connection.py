@@ -24,6 +24,8 @@ class ConnectionSettings:
     webhook_secret: Secret | None = None
     jwt: Secret | None = None
     webhook_base_url: str | None = None
+    webhook_internal_url: str | None = None
+    require_signature: bool = False
 
     def client_options(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "time_scale": self.time_scale}
@@ -45,7 +47,9 @@ def _base_url(service: str, host: str | None, port: int | None, schema: str | No
 def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
     """Settings from a connection: password = API key; host (or extra ``base_url``) = base URL, default
     the real service; extras ``webhook_secret``, ``jwt`` (FaceDub SSE), ``webhook_base_url`` (the
-    public URL of the webhook receiver) and ``time_scale`` (only for a time-scaled simulator)."""
+    public URL of the Airflow API server, where services deliver webhooks), ``webhook_internal_url``
+    (the same server as triggers reach it, if different), ``require_signature`` (only accept
+    Standard-Webhooks-signed deliveries) and ``time_scale`` (only for a time-scaled simulator)."""
     extra = conn.extra_dejson or {}
     if not conn.password:
         raise ValueError(
@@ -60,4 +64,7 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
         webhook_secret=secret_extra.get("webhook_secret"),
         jwt=secret_extra.get("jwt"),
         webhook_base_url=(str(extra["webhook_base_url"]).rstrip("/") if extra.get("webhook_base_url") else None),
+        webhook_internal_url=(str(extra["webhook_internal_url"]).rstrip("/")
+                              if extra.get("webhook_internal_url") else None),
+        require_signature=str(extra.get("require_signature", "")).lower() in ("1", "true", "yes"),
     )

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from airflow.sdk import NEVER_EXPIRE, BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from ..assets import service_asset
 from ..catalog import Completion, Job, NormalizedStatus, SERVICES
 from ..client import (
     AuthenticationError,
@@ -42,6 +43,8 @@ from ..triggers.events import parse_event
 from ..triggers.job import MediaJobTrigger
 from .links import MediaOutputLink
 from .outputs import destination, write_outputs
+from ..webhooks.feed import fetch_sync
+from ..webhooks.urls import receiver_url, states_url
 from .validation import is_dynamic, reject, validate_rendered, validate_static
 
 __all__ = ["MediaGenerationOperator", "STATE_KEY"]
@@ -77,6 +80,7 @@ class MediaGenerationOperator(BaseOperator):
     :param max_credits: fail before submitting if the documented cost is above this.
     :param reserve_credits: with ``check_credits``: fail if the balance would drop below this.
     :param max_transient_failures: consecutive failed status reads tolerated while waiting.
+    :param emit_service_asset: also emit an event on the asset ``mediagen://<service>/<kind>``.
     """
 
     service: ClassVar[str] = ""
@@ -102,9 +106,12 @@ class MediaGenerationOperator(BaseOperator):
         max_credits: float | None = None,
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
+        emit_service_asset: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if emit_service_asset:  # DAGs can schedule on mediagen://<service>/<kind>
+            self.outlets = [*self.outlets, service_asset(self.service, self.kind)]
         self.conn_id = conn_id or hook_for(self.service).conn_id
         self.output_path = output_path
         self.wait_for_completion = wait_for_completion
@@ -144,11 +151,6 @@ class MediaGenerationOperator(BaseOperator):
         service = SERVICES[self.service]
         endpoint = self.endpoint
         validate_static(self.service, endpoint, self.request_values())
-        if self.wait_for_completion and not self.spec.pollable and Completion.SYNC not in self.spec.completion:
-            raise reject(self.service, endpoint, "wait_for_completion",
-                         f"{service.title} documents no status endpoint for {self.spec.title} jobs: their "
-                         "completion arrives by webhook only. Pass wait_for_completion=False to submit and get "
-                         "the job id (the webhook receiver is needed to wait for it)")
         if self.check_credits and not (service.usage_endpoint and service.balance):
             raise reject(self.service, endpoint, "check_credits",
                          f"{service.title} documents no endpoint that reports a credit balance")
@@ -169,7 +171,7 @@ class MediaGenerationOperator(BaseOperator):
             raise AirflowException(str(exc)) from None
 
     def _execute(self, context: Any) -> dict[str, Any]:
-        request = validate_rendered(self.service, self.endpoint, self.request_values())
+        request = self._with_webhook(validate_rendered(self.service, self.endpoint, self.request_values()))
         store = context.get("task_state_store")
         with self.hook.get_conn() as client:
             job = self._reuse(client, store)
@@ -214,6 +216,24 @@ class MediaGenerationOperator(BaseOperator):
             raise AirflowException(str(exc)) from None
 
     # --- steps ----------------------------------------------------------------------------------
+
+    def _with_webhook(self, request: Any) -> Any:
+        """Point a per-request ``webhook_url`` at the receiver when the connection has a webhook setup
+        (Ddukddak), unless the user set one; a kind that completes by webhook only cannot wait without it,
+        and says so before anything is submitted."""
+        url = receiver_url(self.hook.settings, self.conn_id)
+        takes_url = "webhook_url" in type(request).model_fields
+        if takes_url and url and getattr(request, "webhook_url", None) is None:
+            request = request.model_copy(update={"webhook_url": url})
+        if self.wait_for_completion and not self.spec.pollable and Completion.SYNC not in self.spec.completion:
+            if not (url and takes_url):
+                raise reject(self.service, self.endpoint, "wait_for_completion",
+                             f"{SERVICES[self.service].title} documents no status endpoint for {self.spec.title} "
+                             "jobs: their completion arrives by webhook only, and connection "
+                             f"{self.conn_id!r} has no webhook setup (extras webhook_secret and "
+                             "webhook_base_url). Nothing was submitted. Configure the receiver, or pass "
+                             "wait_for_completion=False to submit and get the job id")
+        return request
 
     def _reuse(self, client: MediaClient, store: Any) -> Job | None:
         """The job an earlier try submitted, if it can still be used."""
@@ -293,6 +313,8 @@ class MediaGenerationOperator(BaseOperator):
         return float(self.poll_interval or client.protocol.default_poll_interval(self.kind) * client.time_scale)
 
     def _wait_in_worker(self, client: MediaClient, job: Job) -> Job:
+        if not self.spec.pollable:
+            return self._wait_for_delivery(job)
         started = time.monotonic()
         last_log = [0.0]
 
@@ -305,6 +327,20 @@ class MediaGenerationOperator(BaseOperator):
 
         return client.wait(self.kind, job.id, timeout=self.timeout, poll_interval=self._poll_interval(client),
                            on_update=progress)
+
+    def _wait_for_delivery(self, job: Job) -> Job:
+        """Webhook-only kinds in the worker: ask the receiver (never the service) until the delivery
+        arrives or the deadline passes."""
+        url = states_url(self.hook.settings, self.conn_id)
+        assert url is not None  # checked before submitting
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            for update in fetch_sync(url, [job.id]):
+                if update.terminal:
+                    return update.model_copy(update={"kind": self.kind})
+            time.sleep(min(1.0, max(0.05, self.timeout / 100)))
+        raise AirflowException(f"{self.service} {self.kind} job {job.id} did not finish within "
+                               f"{self.timeout:.0f} s (no webhook delivery arrived); it may still finish")
 
     def _finish(self, context: Any, client: MediaClient, job: Job, store: Any) -> dict[str, Any]:
         if job.status is NormalizedStatus.FAILED:

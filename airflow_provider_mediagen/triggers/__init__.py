@@ -1,5 +1,6 @@
 """Triggers of the media-generation provider."""
 
+from .completions import MediaCompletionsTrigger
 from .job import MediaJobTrigger
 
-__all__ = ["MediaJobTrigger"]
+__all__ = ["MediaCompletionsTrigger", "MediaJobTrigger"]

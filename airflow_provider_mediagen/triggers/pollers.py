@@ -3,34 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 from ..client.poller import StatusPoller
 from ..hooks.mediagen import hook_for
+from ..webhooks.feed import DeliveryFeed
+from ..webhooks.urls import states_url
 
-__all__ = ["shared_poller"]
+__all__ = ["shared_poller", "pollers_of_this_loop"]
 
-_POLLERS: dict[tuple[int, str, str], StatusPoller] = {}
-_LOCKS: dict[tuple[int, str, str], asyncio.Lock] = {}
+# Keyed by the loop object itself (not its id, which a later loop may reuse once this one is gone).
+_POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], StatusPoller]] = (
+    weakref.WeakKeyDictionary())
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Lock]] = (
+    weakref.WeakKeyDictionary())
+
+
+def pollers_of_this_loop() -> dict[tuple[str, str], StatusPoller]:
+    return _POLLERS.setdefault(asyncio.get_running_loop(), {})
 
 
 async def shared_poller(service: str, conn_id: str) -> StatusPoller:
     """The poller every trigger of this connection shares; made on first use, with the connection read
-    asynchronously (never a sync lookup on the event loop)."""
-    key = (id(asyncio.get_running_loop()), service, conn_id)
-    poller = _POLLERS.get(key)
+    asynchronously (never a sync lookup on the event loop). A connection with a webhook setup adds the
+    receiver's deliveries as a feed; one with a JWT adds the service's status stream (FaceDub SSE)."""
+    key = (service, conn_id)
+    pollers = pollers_of_this_loop()
+    poller = pollers.get(key)
     if poller is not None and not _stale(poller):
         return poller
-    lock = _LOCKS.setdefault(key, asyncio.Lock())
+    lock = _LOCKS.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
     async with lock:
-        poller = _POLLERS.get(key)
+        poller = pollers.get(key)
         if poller is None or _stale(poller):
-            client = await hook_for(service, conn_id).aget_client()
-            poller = StatusPoller(client)
-            _POLLERS[key] = poller
+            hook = hook_for(service, conn_id)
+            settings = await hook.asettings()
+            client = await hook.aget_client()
+            feed_url = states_url(settings, conn_id)
+            poller = StatusPoller(client, feed=DeliveryFeed(feed_url) if feed_url else None,
+                                  stream_token=settings.jwt.get() if settings.jwt else None)
+            pollers[key] = poller
     return poller
 
 
 def _stale(poller: StatusPoller) -> bool:
-    """A poller whose loop ended (idle) and whose client was closed is rebuilt, so a rotated key or a
-    new base URL is picked up."""
+    """A poller whose client was closed is rebuilt, so a rotated key or a new base URL is picked up."""
     return poller.client._http.is_closed

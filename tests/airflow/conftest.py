@@ -65,12 +65,12 @@ def load_dag(dag_id: str, file: str = "mediagen_test_dags.py") -> Any:
     return bag.dags[dag_id]
 
 
-def run_dag(dag_id: str) -> tuple[Any, dict[str, Any]]:
+def run_dag(dag_id: str, file: str = "mediagen_test_dags.py") -> tuple[Any, dict[str, Any]]:
     """``dag.test()`` the DAG; returns the run and its task instances by ``task_id[map_index]``."""
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
 
-    dag = load_dag(dag_id)
+    dag = load_dag(dag_id, file)
     run = dag.test()
     with create_session() as session:
         tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id,

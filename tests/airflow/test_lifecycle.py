@@ -103,14 +103,14 @@ def test_templated_values_are_validated_after_rendering(simulator: Any, tmp_path
     assert simulator.counters()["apex"].get("demo", {}).get("requests", {}) == {}
 
 
-def test_webhook_only_kind_says_so_instead_of_hanging() -> None:
-    from airflow_provider_mediagen.client import ValidationError
+def test_webhook_only_kind_parses_and_checks_its_receiver_at_run_time() -> None:
+    """Whether the connection has a receiver is only known at run time (see test_webhooks for the
+    failure before submitting); the DAG itself parses."""
     from airflow_provider_mediagen.operators import DdukddakTemplateVideoOperator
 
-    with pytest.raises(ValidationError, match="webhook only"):
-        DdukddakTemplateVideoOperator(task_id="v", template="summer-sale-banner")
-    op = DdukddakTemplateVideoOperator(task_id="v2", template="summer-sale-banner", wait_for_completion=False)
-    assert op.wait_for_completion is False
+    op = DdukddakTemplateVideoOperator(task_id="v", template="summer-sale-banner")
+    assert op.wait_for_completion is True
+    assert DdukddakTemplateVideoOperator(task_id="v2", template="x", wait_for_completion=False).wait_for_completion is False
 
 
 def test_connections_and_provider_registration(simulator: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_mediagen.client import MediaClient
 from airflow_provider_mediagen.triggers import MediaJobTrigger
-from airflow_provider_mediagen.triggers.pollers import _POLLERS
+from airflow_provider_mediagen.triggers.pollers import pollers_of_this_loop
 
 from .conftest import TIME_SCALE
 
@@ -113,5 +113,5 @@ async def test_200_waits_share_one_poller_within_the_read_budget(simulator: Any)
     allowed = 20 * (int(elapsed / window) + 2)
     print(f"200 waits: {reads['200']} status reads in {elapsed:.2f} s (allowed {allowed})")
     assert reads["200"] <= allowed, (reads, elapsed)
-    pollers = [p for key, p in _POLLERS.items() if key[1:] == ("apex", "mediagen_apex_default")]
+    pollers = [p for key, p in pollers_of_this_loop().items() if key == ("apex", "mediagen_apex_default")]
     assert pollers and max(p.stats.list_reads for p in pollers) > 0  # the list endpoint did the heavy lifting

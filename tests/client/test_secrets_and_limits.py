@@ -8,6 +8,7 @@ import logging
 import pickle
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,8 +23,26 @@ from .test_errors_and_retries import set_faults
 SECRET_KEY = "sk_live_" + "s3cr3t-do-not-print-0123456789"
 
 
-def test_key_never_in_errors_reprs_or_debug_logs(simulator: Any, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every record of the HTTP stack and of this package at DEBUG, even when another suite in the same
+    process (Airflow's logging setup) stopped those loggers from propagating."""
+    names = ("httpx", "httpcore", "airflow_provider_mediagen")
+    loggers = [logging.getLogger(n) for n in names]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.DEBUG)
+    yield caplog
+    for lg, (level, propagate) in zip(loggers, saved):
+        lg.removeHandler(caplog.handler)
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+def test_key_never_in_errors_reprs_or_debug_logs(simulator: Any, debug_logs: pytest.LogCaptureFixture) -> None:
+    caplog = debug_logs
     texts: list[str] = []
     with MediaClient("apex", SECRET_KEY, base_url=simulator.urls["apex"], max_attempts=2) as client:
         texts += [repr(client), str(client.__dict__), repr(client._http.headers), repr(client._auth)]
@@ -45,8 +64,8 @@ def caught_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def test_sse_token_is_masked_in_logs(make_client: Any, simulator: Any, sample_photo: Any, sample_video: Any,
-                                     caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+                                     debug_logs: pytest.LogCaptureFixture) -> None:
+    caplog = debug_logs
     fd = make_client("facedub")
     job = fd.submit("video", character_photo=sample_photo, reference_video=sample_video, duration=1)
     token = simulator_jwt(simulator)

@@ -1,0 +1,133 @@
+"""The webhook receiver, mounted on the Airflow 3 API server by the provider's plugin under ``/mediagen``.
+
+Plugin routes get no Airflow authentication, so every request authenticates itself: the connection's
+webhook secret yields the token in the URL (and, optionally, a signature key). Hard limits first (body
+size), then authentication, then the documented payload. Accepted deliveries answer 2xx at once (Apex
+wants 2xx within 10 s); rejects get a clear 4xx and record nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from ..catalog import SERVICES
+from ..hooks.connection import ConnectionSettings, settings_from_connection
+from .payloads import DeliveryError, parse_delivery
+from .store import DeliveryStore
+from .tokens import SignatureError, receiver_token, tokens_match, verify_signature
+
+__all__ = ["MAX_BODY_BYTES", "create_receiver_app"]
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class _ReplayGuard:
+    """Message ids of signed deliveries seen within the replay window (per API server process; the
+    timestamp check bounds how long one must be remembered)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, key: str) -> bool:
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = None
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return True
+
+
+def _default_connection(conn_id: str) -> Any:
+    from airflow.models.connection import Connection
+
+    return Connection.get_connection_from_secrets(conn_id)
+
+
+def _default_engine() -> Any:
+    from airflow import settings
+
+    return settings.engine
+
+
+def create_receiver_app(get_connection: Any = _default_connection, get_engine: Any = _default_engine) -> FastAPI:
+    app = FastAPI(title="mediagen webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
+    replay = _ReplayGuard()
+    state: dict[str, DeliveryStore] = {}
+
+    def store() -> DeliveryStore:
+        if "store" not in state:
+            state["store"] = DeliveryStore(get_engine())
+        return state["store"]
+
+    def settings_for(service: str, conn_id: str) -> ConnectionSettings:
+        if service not in SERVICES or not SERVICES[service].webhook_payloads:
+            raise HTTPException(404, "unknown webhook")
+        try:
+            settings = settings_from_connection(service, get_connection(conn_id))
+        except Exception:
+            raise HTTPException(404, "unknown webhook") from None
+        if settings.webhook_secret is None:
+            raise HTTPException(404, "unknown webhook")  # the receiver is off for this connection
+        return settings
+
+    def authenticate(service: str, conn_id: str, token: str | None) -> ConnectionSettings:
+        settings = settings_for(service, conn_id)
+        assert settings.webhook_secret is not None
+        if not tokens_match(receiver_token(settings.webhook_secret.get(), service, conn_id), token):
+            raise HTTPException(401, "bad or missing token")
+        return settings
+
+    async def limited_body(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body over {MAX_BODY_BYTES} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise HTTPException(413, f"body over {MAX_BODY_BYTES} bytes")
+        return body
+
+    @app.post("/webhooks/{service}/{conn_id}")
+    async def deliver(service: str, conn_id: str, request: Request, token: str | None = None) -> JSONResponse:
+        body = await limited_body(request)
+        settings = authenticate(service, conn_id, token)
+        assert settings.webhook_secret is not None
+        signed = "webhook-signature" in request.headers
+        if signed or settings.require_signature:
+            try:
+                message_id = verify_signature(settings.webhook_secret.get(), request.headers, body)
+            except SignatureError as exc:
+                raise HTTPException(401, f"signature rejected: {exc}") from None
+            if not replay.first_time(f"{service}:{conn_id}:{message_id}"):
+                raise HTTPException(409, "replayed delivery")
+        try:
+            job = parse_delivery(service, json.loads(body))
+        except json.JSONDecodeError:
+            raise HTTPException(400, "the body is not JSON") from None
+        except DeliveryError as exc:
+            raise HTTPException(422, str(exc)) from None
+        verdict = store().record(service, conn_id, job)
+        return JSONResponse({"result": verdict, "job_id": job.id, "status": job.status.value})
+
+    @app.post("/webhooks/{service}/{conn_id}/states")
+    async def states(service: str, conn_id: str, request: Request, token: str | None = None) -> JSONResponse:
+        body = await limited_body(request)
+        authenticate(service, conn_id, token)
+        try:
+            job_ids = json.loads(body)["job_ids"]
+            assert isinstance(job_ids, list) and all(isinstance(j, str) for j in job_ids)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise HTTPException(400, 'expected {"job_ids": ["...", ...]}') from None
+        return JSONResponse({"jobs": store().states(service, conn_id, job_ids[:5000])})
+
+    return app

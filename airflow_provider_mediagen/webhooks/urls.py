@@ -1,0 +1,36 @@
+"""The receiver's URLs for a connection: the public one handed to a service, and the state endpoint
+triggers read. Pure string work, shared by operators, triggers and the CLI."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ..hooks.connection import ConnectionSettings
+from .tokens import receiver_token
+
+__all__ = ["PREFIX", "receiver_url", "states_url"]
+
+PREFIX = "/mediagen"
+
+
+def _path(settings: ConnectionSettings, conn_id: str) -> str:
+    return f"{PREFIX}/webhooks/{settings.service}/{quote(conn_id, safe='')}"
+
+
+def _token(settings: ConnectionSettings, conn_id: str) -> str:
+    assert settings.webhook_secret is not None
+    return receiver_token(settings.webhook_secret.get(), settings.service, conn_id)
+
+
+def receiver_url(settings: ConnectionSettings, conn_id: str) -> str | None:
+    """The URL a service should POST deliveries to, or None when the connection has no webhook setup."""
+    if not (settings.webhook_secret and settings.webhook_base_url):
+        return None
+    return f"{settings.webhook_base_url}{_path(settings, conn_id)}?token={_token(settings, conn_id)}"
+
+
+def states_url(settings: ConnectionSettings, conn_id: str) -> str | None:
+    base = settings.webhook_internal_url or settings.webhook_base_url
+    if not (settings.webhook_secret and base):
+        return None
+    return f"{base}{_path(settings, conn_id)}/states?token={_token(settings, conn_id)}"

@@ -1,0 +1,273 @@
+"""Webhooks end to end: the simulator delivers to the receiver mounted in a real Airflow 3.3 API server app
+on loopback; deferred tasks complete through it with polling set far above the job's duration; bad
+deliveries are rejected and record nothing; a lost delivery still completes by polling; FaceDub's SSE
+stream is the fast path when the connection has a JWT; the asset watcher trigger fires once per job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_mediagen.hooks.connection import settings_from_connection
+from airflow_provider_mediagen.webhooks.app import MAX_BODY_BYTES
+from airflow_provider_mediagen.webhooks.tokens import receiver_token, sign
+
+from .conftest import TIME_SCALE, run_dag
+
+SECRET = "whsec-test-0c4f2a"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api_server(simulator: Any) -> Iterator[str]:
+    """The real Airflow API server app (execution API, UI routes and plugins) served on loopback."""
+    import uvicorn
+    from airflow.api_fastapi.app import create_app
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    jwt = simulator.facedub_jwt(key="fdb_demo", ttl=3600)
+    extras = {"time_scale": TIME_SCALE, "webhook_secret": SECRET, "webhook_base_url": base}
+    connections = {
+        "mediagen_apex_hooks": ("apex", "sk_live_demo", extras),
+        "mediagen_ddukddak_hooks": ("ddukddak", "dd_live_demo", extras),
+        "mediagen_apex_signed": ("apex", "sk_live_demo", {**extras, "require_signature": True}),
+        "mediagen_facedub_sse": ("facedub", "fdb_demo", {"time_scale": TIME_SCALE, "jwt": jwt}),
+    }
+    for conn_id, (service, key, extra) in connections.items():
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
+            {"conn_type": f"mediagen_{service}", "password": key, "host": simulator.urls[service], "extra": extra})
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the API server did not start"
+        time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(autouse=True)
+def _empty_delivery_store(api_server: str) -> None:
+    """The simulator's job ids repeat after each reset (they come from its seed), while the receiver's
+    store lives in the metadata DB: start every test with no recorded delivery."""
+    from airflow import settings
+
+    from airflow_provider_mediagen.webhooks.store import DELIVERIES
+
+    DELIVERIES.create(bind=settings.engine, checkfirst=True)
+    with settings.engine.begin() as db:
+        db.execute(DELIVERIES.delete())
+
+
+def receiver(base: str, service: str, conn_id: str, token: str | None = None) -> str:
+    token = token if token is not None else receiver_token(SECRET, service, conn_id)
+    return f"{base}/mediagen/webhooks/{service}/{conn_id}?token={token}"
+
+
+def states(base: str, service: str, conn_id: str, *job_ids: str) -> list[dict[str, Any]]:
+    url = receiver(base, service, conn_id).replace("?token=", "/states?token=")
+    response = httpx.post(url, json={"job_ids": list(job_ids)})
+    response.raise_for_status()
+    return response.json()["jobs"]
+
+
+APEX_DONE = {"event": "job.completed", "timestamp": "2026-03-16T12:00:00Z", "data": {
+    "jobId": "job-a1", "type": "image", "status": "completed", "outputUrl": "https://cdn.example/a.png",
+    "outputType": "image/png", "metadata": {"model": "flux-2-pro"}, "createdAt": "2026-03-16T11:59:50Z",
+    "completedAt": "2026-03-16T12:00:00Z", "somethingNew": True}}
+
+
+def test_bad_deliveries_are_rejected_and_record_nothing(api_server: str) -> None:
+    url = receiver(api_server, "apex", "mediagen_apex_hooks")
+    forged = receiver(api_server, "apex", "mediagen_apex_hooks", token="not-the-token")
+    cases = [
+        (httpx.post(forged, json=APEX_DONE), 401),
+        (httpx.post(receiver(api_server, "apex", "mediagen_apex_hooks", token=""), json=APEX_DONE), 401),
+        (httpx.post(url, content=b"{" + b" " * (MAX_BODY_BYTES + 10) + b"}"), 413),
+        (httpx.post(url, content=b"{not json"), 400),
+        (httpx.post(url, json={**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": 12}}), 422),
+        (httpx.post(url, json={"event": "job.completed"}), 422),
+        (httpx.post(url, json=[APEX_DONE]), 422),
+        (httpx.post(receiver(api_server, "apex", "mediagen_apex_signed"), json=APEX_DONE), 401),  # unsigned
+        (httpx.post(receiver(api_server, "apex", "nope"), json=APEX_DONE), 404),
+        (httpx.post(receiver(api_server, "facedub", "mediagen_facedub_sse"), json=APEX_DONE), 404),
+    ]
+    assert [r.status_code for r, _ in cases] == [code for _, code in cases], [r.text for r, _ in cases]
+    assert states(api_server, "apex", "mediagen_apex_hooks", "job-a1") == []
+    assert states(api_server, "apex", "mediagen_apex_signed", "job-a1") == []
+
+
+def test_signed_delivery_replay_and_duplicates(api_server: str) -> None:
+    url = receiver(api_server, "apex", "mediagen_apex_signed")
+    body = json.dumps({**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": "job-signed"}}).encode()
+    now = int(time.time())
+    headers = {"content-type": "application/json", "webhook-id": "msg_1", "webhook-timestamp": str(now),
+               "webhook-signature": sign(SECRET, "msg_1", now, body)}
+    assert httpx.post(url, content=body, headers=headers).json()["result"] == "recorded"
+    assert httpx.post(url, content=body, headers=headers).status_code == 409  # replayed
+    stale = {**headers, "webhook-id": "msg_2", "webhook-timestamp": str(now - 3600),
+             "webhook-signature": sign(SECRET, "msg_2", now - 3600, body)}
+    assert httpx.post(url, content=body, headers=stale).status_code == 401  # outside the replay window
+    wrong = {**headers, "webhook-id": "msg_3", "webhook-signature": sign("other-secret", "msg_3", now, body)}
+    assert httpx.post(url, content=body, headers=wrong).status_code == 401
+    [job] = states(api_server, "apex", "mediagen_apex_signed", "job-signed")
+    assert job["status"] == "succeeded"
+
+    plain = receiver(api_server, "apex", "mediagen_apex_hooks")
+    first = httpx.post(plain, json={**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": "job-dup"}})
+    again = httpx.post(plain, json={**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": "job-dup"}})
+    assert (first.json()["result"], again.json()["result"]) == ("recorded", "duplicate")
+    dd = receiver(api_server, "ddukddak", "mediagen_ddukddak_hooks")
+    done = {"uid": "vid_x", "status": "completed", "video_url": "https://storage.example/x.mp4"}
+    assert httpx.post(dd, json=done).json()["result"] == "recorded"
+    late = httpx.post(dd, json={"uid": "vid_x", "status": "pending", "video_url": None})
+    assert late.status_code == 200 and late.json()["result"] == "stale"  # never moves backwards
+    [job] = states(api_server, "ddukddak", "mediagen_ddukddak_hooks", "vid_x")
+    assert job["status"] == "succeeded" and job["output_urls"] == ["https://storage.example/x.mp4"]
+
+
+def _apex_reads(simulator: Any) -> int:
+    return sum(simulator.counters()["apex"]["demo"]["requests"].get("GET /api/jobs", {}).values())
+
+
+def test_apex_job_completes_through_the_webhook_not_polling(api_server: str, simulator: Any) -> None:
+    _run("mediagen_webhook_apex")
+    jobs = [j for j in simulator.jobs() if j["service"] == "apex"]
+    assert len(jobs) == 1 and jobs[0]["status"] == "completed"
+    assert _apex_reads(simulator) <= 2  # the worker's check-once and the poller's first read, no more
+    hooks = simulator.counters()["apex"]["demo"]["webhooks"]
+    assert hooks["delivered"] >= 1
+    [job] = states(api_server, "apex", "mediagen_apex_hooks", jobs[0]["id"])
+    assert job["status"] == "succeeded"
+
+
+def test_registered_url_is_the_receivers_public_one_and_ssrf_is_respected(api_server: str, simulator: Any) -> None:
+    from airflow_provider_mediagen.client import BadRequestError, MediaClient
+
+    with MediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"]) as apex:
+        answer = apex.call("set_webhook", {"webhook_url": receiver(api_server, "apex", "mediagen_apex_hooks")})
+        assert answer.webhook_url.startswith(f"{api_server}/mediagen/webhooks/apex/mediagen_apex_hooks?token=")
+        for private in ("https://10.1.2.3/hook", "https://169.254.169.254/latest", "https://db.internal/h"):
+            with pytest.raises(BadRequestError):
+                apex.call("set_webhook", {"webhook_url": private})
+
+
+def test_ddukddak_template_video_completes_through_its_webhook(api_server: str, simulator: Any,
+                                                              tmp_path: Any) -> None:
+    _run("mediagen_webhook_ddukddak")
+    for mode in ("deferrable", "worker"):
+        assert len(list((tmp_path / "out" / mode).glob("*-template_video.mp4"))) == 1
+    assert simulator.counters()["ddukddak"]["demo"]["webhooks"]["delivered"] == 2
+
+
+def test_template_video_without_a_receiver_fails_before_submitting(simulator: Any) -> None:
+    run, tis = _run("mediagen_webhook_missing", expect="failed")
+    assert tis["promo"].try_number == 1
+    assert simulator.counters()["ddukddak"].get("demo", {}).get("jobs_created", 0) == 0
+
+
+def test_lost_delivery_still_completes_by_polling(api_server: str, simulator: Any) -> None:
+    from airflow_provider_mediagen.client import MediaClient
+
+    with MediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"]) as apex:
+        apex.call("set_webhook", {"webhook_url": receiver(api_server, "apex", "mediagen_apex_hooks")})
+    simulator.set_faults([{"service": "apex", "fault": "webhook_fail"}])  # every attempt is lost
+    _run("mediagen_webhook_lost")
+    assert simulator.counters()["apex"]["demo"]["webhooks"]["delivered"] == 0
+    assert _apex_reads(simulator) > 2
+
+
+async def test_facedub_sse_is_the_fast_path(simulator: Any, sample_photo: Any, sample_video: Any) -> None:
+    from airflow_provider_mediagen.client import MediaClient
+    from airflow_provider_mediagen.triggers import MediaJobTrigger
+
+    with MediaClient("facedub", "fdb_demo", base_url=simulator.urls["facedub"], time_scale=TIME_SCALE) as fd:
+        job = fd.submit("video", character_photo=sample_photo, reference_video=sample_video, duration=3)
+    trigger = MediaJobTrigger(conn_id="mediagen_facedub_sse", service="facedub", kind="video", job_id=job.id,
+                              deadline=time.time() + 60, poll_interval=3600)
+    async for event in trigger.run():
+        assert event.payload["status"] == "succeeded" and event.payload["output_urls"]
+        break
+    requests = simulator.counters()["facedub"]["demo"]["requests"]
+    assert requests["GET /jobs/{job_id}/stream"] == {"200": 1}
+    reads = sum(requests.get("GET /jobs/{job_id}", {}).values()) + sum(requests.get("GET /jobs", {}).values())
+    assert reads <= 1  # the poller's first read at most: the stream carried the rest
+
+
+class _MemoryAssetState:
+    """Stands in for the triggerer's asset state store (same aget/aset contract), so the watermark
+    logic is exercised outside a triggerer."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return json.loads(json.dumps(self.data.get(key, default)))
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.data[key] = json.loads(json.dumps(value))
+
+
+async def test_asset_watcher_trigger_fires_once_per_new_completion(simulator: Any) -> None:
+    from airflow_provider_mediagen.client import AsyncMediaClient
+    from airflow_provider_mediagen.triggers import MediaCompletionsTrigger
+
+    async with AsyncMediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"],
+                                time_scale=TIME_SCALE) as apex:
+        old = await apex.submit_and_wait("image", prompt="history", poll_interval=0.05, timeout=30)
+        store = _MemoryAssetState()
+
+        async def events(limit: int, seconds: float) -> list[dict[str, Any]]:
+            trigger = MediaCompletionsTrigger(service="apex", conn_id="mediagen_apex_default", poll_interval=0.05)
+            trigger.asset_state_store = store  # injected by the triggerer
+            found: list[dict[str, Any]] = []
+
+            async def collect() -> None:
+                async for event in trigger.run():
+                    found.append(event.payload)
+                    if len(found) >= limit:
+                        return
+
+            try:
+                await asyncio.wait_for(collect(), timeout=seconds)
+            except asyncio.TimeoutError:
+                pass
+            return found
+
+        assert await events(1, 0.5) == []  # what finished before the watcher started is not news
+        new = [await apex.submit("image", prompt=f"news {i}") for i in range(2)]
+        fired = await events(2, 15)
+        assert sorted(e["job_id"] for e in fired) == sorted(j.id for j in new)
+        assert await events(1, 0.5) == []  # a restarted trigger does not fire them again
+        assert old.id in store.data["mediagen_fired_job_ids"]
+
+
+def _run(dag_id: str, expect: str = "success") -> tuple[Any, dict[str, Any]]:
+    run, tis = run_dag(dag_id, file="mediagen_webhook_dags.py")
+    assert run.state == expect, {k: v.state for k, v in tis.items()}
+    return run, tis
+
+
+def test_receiver_settings_come_from_the_connection(api_server: str) -> None:
+    from airflow.models.connection import Connection
+
+    settings = settings_from_connection("apex", Connection.get_connection_from_secrets("mediagen_apex_hooks"))
+    assert settings.webhook_base_url == api_server and settings.webhook_secret is not None
+    assert SECRET not in repr(settings)
