@@ -29,7 +29,7 @@ def operator_parameters(service: Service, kind: JobKind) -> tuple[list[inspect.P
     params: list[inspect.Parameter] = []
     docs: dict[str, str] = {}
     for rule in endpoint.files:
-        params.append(inspect.Parameter(rule.field, inspect.Parameter.KEYWORD_ONLY, annotation="str"))
+        params.append(inspect.Parameter(rule.field, inspect.Parameter.KEYWORD_ONLY, annotation=str))
         docs[rule.field] = (f"file to upload ({', '.join(rule.extensions)}, at most "
                             f"{rule.max_bytes // (1024 * 1024)} MB): a local path or an ObjectStoragePath URI")
     model = endpoint.request
@@ -37,7 +37,7 @@ def operator_parameters(service: Service, kind: JobKind) -> tuple[list[inspect.P
         if name in _RESERVED:
             raise TypeError(f"{service.name} {kind.name}: request field {name!r} collides with an operator attribute")
         default = inspect.Parameter.empty if info.is_required() else info.get_default(call_default_factory=True)
-        annotation = inspect.formatannotation(info.annotation) if info.annotation is not None else "Any"
+        annotation = info.annotation if info.annotation is not None else Any
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
         wire = f" (``{info.alias}`` in the API)" if info.alias and info.alias != name else ""
         docs[name] = (info.description or name) + wire
@@ -74,7 +74,7 @@ def build_operator(service_name: str, kind_name: str) -> type[MediaGenerationOpe
         MediaGenerationOperator.__init__(self, request=request, **kwargs)
 
     self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    rest = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD, annotation="Any")
+    rest = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD, annotation=Any)
     __init__.__signature__ = inspect.Signature([self_param, *params, *_COMMON, rest])  # type: ignore[attr-defined]
     __init__.__doc__ = _docstring(service, kind, docs)
 
