@@ -68,7 +68,8 @@ class UnknownStatusError(ValueError):
 class RequestModel(BaseModel):
     """Base of every request model: unknown fields are refused, so a typo costs nothing."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # defer_build: DAG files import the operators every parse; schemas are built on first use instead.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         """The body as the service expects it: documented names, no unset optional fields."""
@@ -79,7 +80,7 @@ class ResponseModel(BaseModel):
     """Base of every response model: unknown fields are kept (services add fields), missing required
     fields are a protocol error."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 @dataclass(frozen=True)

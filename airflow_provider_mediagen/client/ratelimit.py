@@ -15,9 +15,12 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from pyrate_limiter import InMemoryBucket, Limiter, Rate
+from typing import TYPE_CHECKING
 
 from ..catalog import RateLimit
+
+if TYPE_CHECKING:
+    from pyrate_limiter import Limiter
 
 __all__ = ["RateLimiters", "key_fingerprint"]
 
@@ -42,11 +45,13 @@ class RateLimiters:
         self._limits = limits
         self._scale = scale
 
-    def limiter(self, class_name: str) -> Limiter:
+    def limiter(self, class_name: str) -> "Limiter":
         key = (self._service, self._fingerprint, class_name, self._scale)
         with self._lock:
             limiter = self._registry.get(key)
             if limiter is None:
+                from pyrate_limiter import InMemoryBucket, Limiter, Rate  # first call, not import time
+
                 spec = self._limits[class_name]
                 window_ms = max(1, round(spec.window_seconds * self._scale * (1 + _MARGIN) * 1000))
                 limiter = Limiter(InMemoryBucket([Rate(spec.limit, window_ms)]), buffer_ms=1)

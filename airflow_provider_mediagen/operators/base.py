@@ -40,11 +40,10 @@ from ..client import (
 )
 from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
-from ..triggers.job import MediaJobTrigger
-from .links import MediaOutputLink
-from .outputs import destination, write_outputs
 from ..webhooks.feed import fetch_sync
 from ..webhooks.urls import receiver_url, states_url
+from .links import MediaOutputLink
+from .outputs import destination, write_outputs
 from .validation import is_dynamic, reject, validate_rendered, validate_static
 
 __all__ = ["MediaGenerationOperator", "STATE_KEY"]
@@ -186,6 +185,8 @@ class MediaGenerationOperator(BaseOperator):
                 return self._finish(context, client, job, store)
             deadline = time.time() + self.timeout
             if self.deferrable:
+                from ..triggers.job import MediaJobTrigger  # core Airflow: imported when deferring, not at parse
+
                 self.defer(
                     trigger=MediaJobTrigger(
                         conn_id=self.conn_id, service=self.service, kind=self.kind, job_id=job.id, deadline=deadline,
