@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ TEST_DAGS = ROOT / "tests" / "airflow" / "dags"
 # Airflow reads its configuration once, at first import: point it at a throwaway home before any test
 # module imports it. Two DAG bundles: the tests' own DAGs and the shipped examples.
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="mediagen-airflow-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 os.environ.update({
     "AIRFLOW_HOME": str(AIRFLOW_HOME),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

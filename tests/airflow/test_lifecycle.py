@@ -25,10 +25,15 @@ def test_retry_after_a_crash_reuses_the_job(mode: str, simulator: Any, tmp_path:
     assert len(list((tmp_path / "out" / "flaky").glob("*-image.png"))) == 1
 
 
-def test_auth_plan_and_credit_errors_fail_fast_without_retries(simulator: Any,
-                                                               capfd: pytest.CaptureFixture[str]) -> None:
+def failures(tmp_path: Path) -> dict[str, str]:
+    """The exception each failed task reported to its on_failure_callback."""
+    folder = tmp_path / "out" / "failures"
+    return {p.stem: p.read_text() for p in folder.glob("*.txt")} if folder.exists() else {}
+
+
+def test_auth_plan_and_credit_errors_fail_fast_without_retries(simulator: Any, tmp_path: Path) -> None:
     run, tis = run_dag("mediagen_fail_fast")
-    logs = "".join(capfd.readouterr())
+    logs = "\n".join(failures(tmp_path).values())
     assert run.state == "failed"
     for task in ("badkey", "pro", "broke"):
         assert tis[task].state == "failed" and tis[task].try_number == 1, task  # retries=3 not spent
@@ -37,9 +42,9 @@ def test_auth_plan_and_credit_errors_fail_fast_without_retries(simulator: Any,
     assert simulator.counters()["apex"].get("broke", {}).get("jobs_created", 0) == 0
 
 
-def test_deadline_exceeded_fails_naming_the_job(simulator: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_deadline_exceeded_fails_naming_the_job(simulator: Any, tmp_path: Path) -> None:
     run, tis = run_dag("mediagen_deadline")  # commercial: 300 s documented = 3 s here; timeout 1 s
-    logs = "".join(capfd.readouterr())
+    logs = "\n".join(failures(tmp_path).values())
     assert run.state == "failed"
     jobs = [j for j in simulator.jobs() if j["service"] == "apex"]
     assert len(jobs) == 2
@@ -181,3 +186,16 @@ def test_unknown_event_status_is_a_failure_never_success() -> None:
             op.execute_complete({}, event)
 
 
+
+
+def test_credit_guard_fails_before_submitting_with_both_numbers(simulator: Any, tmp_path: Path) -> None:
+    run, tis = run_dag("mediagen_credit_guard")
+    logs = "\n".join(failures(tmp_path).values())
+    assert tis["within"].state == "success"  # 15 - 10 leaves the 5 in reserve
+    for task in ("over_balance", "over_cap"):
+        assert tis[task].state == "failed" and tis[task].try_number == 1, task
+    assert "apex balance is 15 credits; video costs 250 credits; nothing was submitted" in logs
+    assert "apex commercial costs 3000 credits, over max_credits=1000; nothing was submitted" in logs
+    counters = simulator.counters()["apex"]
+    assert counters["broke"]["jobs_created"] == 1 and counters["broke"]["credits_charged"] == 10
+    assert counters.get("demo", {}).get("jobs_created", 0) == 0

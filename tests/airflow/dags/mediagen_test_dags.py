@@ -34,6 +34,17 @@ from airflow_provider_mediagen.operators import (
 from airflow_provider_mediagen.sensors import MediaJobSensor
 
 OUT = os.environ.get("MEDIAGEN_TEST_OUTPUT", "/tmp/mediagen-test-output")
+
+
+def record_failure(context):  # type: ignore[no-untyped-def]
+    """Keeps each failure's message where the test can read it (task logs go to the console here)."""
+    folder = Path(OUT) / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    ti = context["ti"]
+    (folder / f"{ti.task_id}.txt").write_text(f"try {ti.try_number}: {context.get('exception')}")
+
+
+FAILURES = {"on_failure_callback": record_failure}
 DATA = Path(__file__).resolve().parents[3] / "dags_examples" / "data"
 POLL = 0.05
 NO_RETRY = {"retries": 0}
@@ -95,12 +106,12 @@ for mode in ("deferrable", "worker"):
                            retries=2, retry_delay=timedelta(seconds=0), output_path=f"{OUT}/flaky")
 
 
-with DAG("mediagen_fail_fast", schedule=None, tags=["mediagen-test"]):
+with DAG("mediagen_fail_fast", schedule=None, default_args=FAILURES, tags=["mediagen-test"]):
     for conn in ("mediagen_apex_badkey", "mediagen_apex_pro", "mediagen_apex_broke"):
         ApexVideoOperator(task_id=conn.removeprefix("mediagen_apex_"), conn_id=conn, script="x", retries=3,
                           retry_delay=timedelta(seconds=0), poll_interval=POLL)
 
-with DAG("mediagen_deadline", schedule=None, default_args=NO_RETRY, tags=["mediagen-test"]):
+with DAG("mediagen_deadline", schedule=None, default_args={**NO_RETRY, **FAILURES}, tags=["mediagen-test"]):
     for mode in ("deferrable", "worker"):
         ApexCommercialOperator(task_id=f"slow_{mode}", product="Slow", platform="tv", duration=60, tone="luxury",
                                deferrable=mode == "deferrable", poll_interval=POLL,
@@ -125,3 +136,11 @@ with DAG("mediagen_canary", schedule=None, default_args=NO_RETRY, tags=["mediage
         ApexVoiceOperator(task_id=f"voice_{mode}", conn_id="mediagen_apex_canary", text="Keep my key secret.",
                           deferrable=mode == "deferrable", poll_interval=POLL, output_path=f"{OUT}/canary",
                           check_credits=True)
+
+with DAG("mediagen_credit_guard", schedule=None, default_args=FAILURES, tags=["mediagen-test"]):
+    ApexVideoOperator(task_id="over_balance", conn_id="mediagen_apex_broke", script="too dear", check_credits=True,
+                      retries=2)
+    ApexCommercialOperator(task_id="over_cap", product="p", platform="tv", duration=15, tone="funny",
+                           max_credits=1000, retries=2)
+    ApexImageOperator(task_id="within", conn_id="mediagen_apex_broke", prompt="cheap", check_credits=True,
+                      reserve_credits=5, poll_interval=POLL)
