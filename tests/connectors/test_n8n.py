@@ -58,6 +58,7 @@ def n8n(package, sim, tmp_path_factory: pytest.TempPathFactory) -> N8n:
                             **wait, "download": True, "binaryPropertyName": "image"}},
             {"name": "Ddukddak AI Image", "type": "CUSTOM.ddukddak", "credentials": dd_cred,
              "parameters": {"resource": "generation", "operation": "createAiImage", "prompt": "a red bicycle",
+                            "model": "gemini-2.5-flash-image",
                             "additionalFields": {"aspect_ratio": "16:9"}, **wait}},
         ]),
         workflow("mediagenFail001", [

@@ -126,7 +126,8 @@ def test_callback_create_finishes_through_perform_resume(apps, sim, receiver) ->
     simulator posts the finished job there, and performResume turns that into the step's output."""
     app = apps["ddukddak"]
     callback = f"{receiver}/callback/{time.time_ns()}"
-    bundle = {"authData": auth(sim, "ddukddak"), "inputData": {"prompt": "a kite over the sea", "aspect_ratio": "1:1"}}
+    bundle = {"authData": auth(sim, "ddukddak"), "inputData": {"prompt": "a kite over the sea", "model": "gemini-2.5-flash-image",
+                                                      "aspect_ratio": "1:1"}}
     first = execute(app, "creates.create_ai_image.operation.perform", bundle, callback_url=callback)
     assert first["ok"], first
     assert first["status"] == "CALLBACK", first
