@@ -19,13 +19,14 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 
 from airflow.sdk import NEVER_EXPIRE, BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ..assets import service_asset
-from ..catalog import Completion, Job, NormalizedStatus, SERVICES
+from ..catalog import SERVICES, Completion, Endpoint, Job, JobKind, NormalizedStatus
 from ..client import (
     AuthenticationError,
     BadRequestError,
@@ -132,15 +133,16 @@ class MediaGenerationOperator(BaseOperator):
     # --- catalog views --------------------------------------------------------------------------
 
     @property
-    def spec(self):  # type: ignore[no-untyped-def]
+    def spec(self) -> JobKind:
         return SERVICES[self.service].kind(self.kind)
 
     @property
-    def endpoint(self):  # type: ignore[no-untyped-def]
+    def endpoint(self) -> Endpoint:
         return SERVICES[self.service].endpoint(self.spec.submit)
 
-    @property
+    @cached_property
     def hook(self) -> MediaGenHook:
+        """One hook per task run, so the connection is read once."""
         return hook_for(self.service, self.conn_id)
 
     def request_values(self) -> dict[str, Any]:

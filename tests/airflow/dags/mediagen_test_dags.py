@@ -138,9 +138,10 @@ with DAG("mediagen_canary", schedule=None, default_args=NO_RETRY, tags=["mediage
                           check_credits=True)
 
 with DAG("mediagen_credit_guard", schedule=None, default_args=FAILURES, tags=["mediagen-test"]):
-    ApexVideoOperator(task_id="over_balance", conn_id="mediagen_apex_broke", script="too dear", check_credits=True,
-                      retries=2)
+    over_balance = ApexVideoOperator(task_id="over_balance", conn_id="mediagen_apex_broke", script="too dear",
+                                     check_credits=True, retries=2)
     ApexCommercialOperator(task_id="over_cap", product="p", platform="tv", duration=15, tone="funny",
                            max_credits=1000, retries=2)
-    ApexImageOperator(task_id="within", conn_id="mediagen_apex_broke", prompt="cheap", check_credits=True,
-                      reserve_credits=5, poll_interval=POLL)
+    over_balance >> ApexImageOperator(task_id="within", conn_id="mediagen_apex_broke", prompt="cheap",
+                                      check_credits=True, reserve_credits=5, poll_interval=POLL,
+                                      trigger_rule="all_done")  # after the refused one: balances are exact
