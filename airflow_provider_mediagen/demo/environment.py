@@ -11,8 +11,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["BUDGET_ACCOUNT", "EXAMPLE_ACCOUNTS", "POOLS", "OUTPUT_VARIABLE", "connection_env", "connections",
-           "variable_env"]
+__all__ = [
+    "BUDGET_ACCOUNT",
+    "EXAMPLE_ACCOUNTS",
+    "OUTPUT_VARIABLE",
+    "POOLS",
+    "connection_env",
+    "connections",
+    "job_durations",
+    "variable_env",
+]
 
 #: An Apex account with a small balance: example 5's guard stops its batch at 20 credits left.
 BUDGET_ACCOUNT: dict[str, Any] = {"service": "apex", "key": "sk_live_budget-demo", "plan": "enterprise",
@@ -49,3 +57,18 @@ def connection_env(urls: Mapping[str, str], keys: Mapping[str, str], time_scale:
 
 def variable_env(output: str) -> dict[str, str]:
     return {f"AIRFLOW_VAR_{OUTPUT_VARIABLE.upper()}": output}
+
+
+def job_durations(time_scale: float, floor_seconds: float) -> dict[str, float]:
+    """Simulator durations (documented seconds) under which no job finishes in less than ``floor_seconds``
+    of real time at ``time_scale``.
+
+    Why a floor: when a trigger fires within about a second of its task's deferral, Airflow 3.3's
+    scheduler can take the stale "success" of the deferring worker process for the resumed try and
+    fail it as "killed externally" (LocalExecutor reuses the try's key). Real renders take far longer
+    than that; a time-scaled 8-second image would not.
+    """
+    from ..simulator.config import DEFAULT_DURATIONS
+
+    floor = floor_seconds / time_scale
+    return {kind: max(seconds, floor) for kind, seconds in DEFAULT_DURATIONS.items()}

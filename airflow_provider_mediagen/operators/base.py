@@ -76,7 +76,8 @@ class MediaGenerationOperator(BaseOperator):
         duration, 2-30 s); the shared poller never exceeds the service's read budget.
     :param timeout: longest wait for the job, from submission (seconds or timedelta).
     :param check_credits: read the balance first and fail, before submitting, if it cannot cover the
-        documented cost.
+        documented cost. The check and the submission are two steps: tasks guarding one budget in parallel
+        can both pass it, so serialise them (e.g. ``max_active_tis_per_dagrun=1``) when the margin matters.
     :param max_credits: fail before submitting if the documented cost is above this.
     :param reserve_credits: with ``check_credits``: fail if the balance would drop below this.
     :param max_transient_failures: consecutive failed status reads tolerated while waiting.
@@ -174,13 +175,13 @@ class MediaGenerationOperator(BaseOperator):
     def _execute(self, context: Any) -> dict[str, Any]:
         request = self._with_webhook(validate_rendered(self.service, self.endpoint, self.request_values()))
         store = context.get("task_state_store")
+        MediaOutputLink.persist(context, "")  # filled in when outputs exist
         with self.hook.get_conn() as client:
             job = self._reuse(client, store)
             if job is None:
                 self._guard_credits(client, request)
                 job = self._submit(client, request, store)
             context["ti"].xcom_push(key="job_id", value=job.id)
-            MediaOutputLink.persist(context, "")  # filled in when outputs exist
             if not job.terminal and self.spec.pollable:
                 job = client.get_job(self.kind, job.id)  # check once: fast jobs finish inline
             if job.terminal or not self.wait_for_completion:
