@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import IO, Any
 
 import httpx
@@ -28,6 +30,15 @@ log = logging.getLogger("airflow_provider_mediagen.client")
 _DOWNLOAD = PreparedCall(
     endpoint=Endpoint("download", "GET", "(output URL)", "Download an output file", rate_limit="none"),
     method="GET", url="", auth=False)
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs tens of milliseconds, which a triggerer
+    making a client per connection would otherwise pay each time, on its event loop."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class _BearerAuth(httpx.Auth):
@@ -88,7 +99,8 @@ class ClientCore:
         return f"{type(self).__name__}(service={self.service.name!r}, base_url={self.base_url!r})"
 
     def _client_kwargs(self) -> dict[str, Any]:
-        return dict(headers={"User-Agent": USER_AGENT}, timeout=self.timeout, follow_redirects=False)
+        return dict(headers={"User-Agent": USER_AGENT}, timeout=self.timeout, follow_redirects=False,
+                    verify=_tls_context())
 
     def _request_kwargs(self, call: PreparedCall) -> dict[str, Any]:
         return dict(
