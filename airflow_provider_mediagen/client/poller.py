@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class StatusPoller:
         self._ensure_running()
         self._wakeup.set()
         last_seen: Job | None = None
+        first_beat = True
         try:
             while True:
                 if watch.error is not None:
@@ -138,8 +140,12 @@ class StatusPoller:
                 if left <= 0:
                     return None
                 watch.changed.clear()
+                # The first heartbeat is spread out, so waits that start together (a triggerer restart)
+                # do not all log in the same loop iteration.
+                beat = heartbeat * random.uniform(0.5, 1.0) if last_seen is None and first_beat else heartbeat
+                first_beat = False
                 try:
-                    await asyncio.wait_for(watch.changed.wait(), timeout=min(left, heartbeat))
+                    await asyncio.wait_for(watch.changed.wait(), timeout=min(left, beat))
                 except asyncio.TimeoutError:
                     if not watch.changed.is_set():
                         await self._notify(on_update, watch.job, False)
@@ -192,7 +198,7 @@ class StatusPoller:
             if not due:
                 await self._idle(now)
                 continue
-            started = time.monotonic()
+            started = now  # pacing counts the scan for due jobs too
             try:
                 await self._read(due)
             except Exception:  # never let one bad read end the loop
