@@ -29,11 +29,11 @@ class BenchService:
 
 
 BENCH = {
-    # AI video: 240 s typical, polled every 24 s by default; status reads share the one 30 / 10 s budget.
+    # AI video: 240 s typical, polled every 30 s by default (the docs' advice); status reads share the one 30 / 10 s budget.
     "ddukddak": BenchService("ddukddak", "ai_video", "ddukddak.ai_video", "all", 0, None, "dd_live_", "enterprise"),
-    # Video: 120 s typical, polled every 12 s; GET /api/jobs lists the 50 newest, ?id= reads one; 20 / 10 s.
+    # Video: 120 s typical, polled every 2 s by default (the docs' example); GET /api/jobs lists the 50 newest, ?id= reads one; 20 / 10 s.
     "apex": BenchService("apex", "video", "apex.video", "read", 50, None, "sk_live_", "enterprise"),
-    # Video: 90 s typical, polled every 9 s; GET /jobs lists 50; 60 / min sliding; 2 jobs in flight per user.
+    # Video: 90 s typical, polled every 5 s by default (the docs' example); GET /jobs lists 50; 60 / min sliding; 2 jobs in flight per user.
     "facedub": BenchService("facedub", "video", "facedub.job", "job_reads", 50, 2, "fdb_", "agency"),
 }
 
@@ -58,10 +58,11 @@ def submit_limit(service: str) -> tuple[int, float]:
 
 
 def default_poll_interval(service: str) -> float:
-    """What the operators pass to the trigger by default (a tenth of the typical duration, 2..30 s)."""
+    """What the operators pass to the trigger by default (the provider's own rule)."""
     from airflow_provider_mediagen.catalog import get_service
+    from airflow_provider_mediagen.client.protocol import ServiceProtocol
 
-    return min(30.0, max(2.0, get_service(service).kind(BENCH[service].kind).typical_seconds / 10))
+    return ServiceProtocol(get_service(service)).default_poll_interval(BENCH[service].kind)
 
 
 def reads_per_sweep(service: str, jobs_on_account: int) -> int:

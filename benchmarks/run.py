@@ -200,6 +200,7 @@ def batch_bound(service: str, n: int) -> float:
 
 def run_batch(sim: SimProcess, scale: float, service: str, n: int = 100) -> dict[str, Any]:
     sim.reset()
+    sim.configure(time_scale=scale)  # the batch may run at its own scale (--batch-scale)
     worker = Worker()
     accounts = setup_jobs.make_accounts(sim, f"batch{service[:2]}", {service: 1})
     account = accounts[service][0]
@@ -217,7 +218,7 @@ def run_batch(sim: SimProcess, scale: float, service: str, n: int = 100) -> dict
     events = result["events"]
     end = max((e["t"] for e in events.values()), default=math.nan)
     makespan = (end - result["started"]) / scale
-    return {"service": service, "n": n, "done": len(events), "failed": result["failed"],
+    return {"service": service, "n": n, "scale": scale, "done": len(events), "failed": result["failed"],
             "failures": result["failures"], "makespan": makespan, "bound": bound, "ratio": makespan / bound,
             "r429": sum(r429.values()), "r429_by_endpoint": r429,
             "requests": {ep: sum(int(v) for v in codes.values()) for ep, codes in counters.items()},
@@ -297,7 +298,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, elapsed: float) ->
         "budget (Ddukddak one read per job at 30/10 s; Apex one list of the 50 newest + one read per older "
         "job at 20/10 s; FaceDub one list per account at 60/min): the worst-case time an ideal reader "
         "needs to learn of a finish. The poller spends 0.8 of the budget, so ~1.25x the bound is its "
-        "floor when budget-bound; the poll interval (operator default) is the floor when not."),
+        "floor when budget-bound; the poll interval (operator default: the cadence the service's docs give) is the floor when not."),
         "",
     ]
     order = {name: i for i, name in enumerate(["ddukddak", "apex", "mixed", "facedub"])}
@@ -327,24 +328,28 @@ def report(results: dict[str, Any], args: argparse.Namespace, elapsed: float) ->
             lines.append(f"| {scenario} | {n:,} | {_ratio(ours['status_requests'], base['status_requests'])} | "
                          f"{ours['r429']} / {base['r429']:,} | {_ratio(ours['p95'], base['p95'])} | "
                          f"{_ratio(ours['cpu'], base['cpu'])} | {_ratio(ours['peak_extra_mb'], base['peak_extra_mb'])} |")
-        lines += ["", "Per service (ours): p95 and max latency against the per-account bound and the poll interval:",
-                  "", "| scenario | N | service | jobs | jobs/account | p95 s | max s | bound s | poll interval s |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", ("Per service (ours): p95 and max latency against the per-account bound and the poll interval "
+                       "(the documented cadence, which the poller never beats for any one job: with few jobs per "
+                       "account it, not the budget, is the floor):"),
+                  "", ("| scenario | N | service | jobs | jobs/account | p95 s | max s | bound s | poll interval s "
+                       "| p95 / max(bound, poll interval) |"),
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in waits:
             if r["side"] != "ours":
                 continue
             for s, v in r["per_service"].items():
                 per = v["per_account"]
                 lines.append(f"| {r['scenario']} | {r['n']:,} | {s} | {v['n']:,} | {per} | {fmt(v['p95'], 1)} | "
-                             f"{fmt(v['max'], 1)} | {fmt(v['bound'], 1)} | {fmt(v['poll_interval'], 0)} |")
+                             f"{fmt(v['max'], 1)} | {fmt(v['bound'], 1)} | {fmt(v['poll_interval'], 0)} | "
+                             f"{_ratio(v['p95'], max(v['bound'], v['poll_interval']))} |")
     batch = results.get("batch", [])
     if batch:
         lines += ["", "## 2. A batch of 100 submissions (mapped tasks), submit -> defer -> event", "",
-                  "| service | done | failed | makespan s | bound s | makespan / bound | 429s | requests |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| service | scale | done | failed | makespan s | bound s | makespan / bound | 429s | requests |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for b in batch:
             reqs = ", ".join(f"{k}: {v}" for k, v in sorted(b["requests"].items()))
-            lines.append(f"| {b['service']} | {b['done']} | {b['failed']} | {fmt(b['makespan'], 0)} | "
+            lines.append(f"| {b['service']} | {b.get('scale', '-')} | {b['done']} | {b['failed']} | {fmt(b['makespan'], 0)} | "
                          f"{fmt(b['bound'], 0)} | {b['ratio']:.3f} | {b['r429']} | {reqs} |")
     imports = results.get("imports")
     if imports:
@@ -426,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-cap", type=float, default=90.0,
                         help="longest real seconds a baseline run may take (default 90)")
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--batch-services", nargs="+", default=list(SERVICES), choices=list(SERVICES))
+    parser.add_argument("--batch-scale", type=float, default=None,
+                        help="time scale of the batch scenario (default: --scale); the client limiter's "
+                             "5 %% window margin shrinks with the scale")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--import-runs", type=int, default=None)
     parser.add_argument("--out", default=str(ROOT / "RESULTS.md"))
@@ -444,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault("commands", [results.get("command", "(earlier run)")]).append(_command())
         args.json = args.json or args.update
         if not args.skip_batch:
-            results["batch"] = []
+            results["batch"] = [b for b in results.get("batch", []) if b["service"] not in args.batch_services]
         redo = {(sc, n, side) for sc in args.scenarios for n in ns for side in args.sides}
         results["waits"] = [r for r in results["waits"] if (r["scenario"], r["n"], r["side"]) not in redo]
 
@@ -464,8 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with SimProcess(args.scale) as sim:
         if not args.skip_batch:
-            for service in SERVICES:
-                b = run_batch(sim, args.scale, service)
+            for service in args.batch_services:
+                b = run_batch(sim, args.batch_scale or args.scale, service)
                 results["batch"].append(b)
                 log(f"  -> makespan {b['makespan']:.0f} s vs bound {b['bound']:.0f} s ({b['ratio']:.3f}x), "
                     f"{b['r429']} 429s, {b['failed']} failed")

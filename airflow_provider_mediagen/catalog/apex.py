@@ -361,7 +361,8 @@ _ENDPOINTS: list[Endpoint] = [
 _POLLED = (Completion.POLL, Completion.LIST, Completion.WEBHOOK)
 _KINDS: list[JobKind] = [
     JobKind(kind, title, f"generate_{kind}", _POLLED, media=media, extension=ext,  # type: ignore[arg-type]
-            status="jobs", list="jobs", typical_seconds=secs)
+            status="jobs", list="jobs", typical_seconds=secs,
+            poll_seconds=2)  # the docs' polling example sleeps 2 s between reads
     for kind, _seg, title, _model, _cost, media, ext, secs in _GENERATORS
 ] + [
     JobKind("voice_clone", "Clone Voice", "generate_voice_clone", (Completion.SYNC,), media="voice", extension=None,

@@ -161,6 +161,7 @@ _KINDS = [
             media="image", extension="png", status="get_ai_image", typical_seconds=15),
     JobKind("ai_video", "AI video", "create_ai_video", (Completion.POLL, Completion.WEBHOOK),
             media="video", extension="mp4", status="get_ai_video", typical_seconds=240,
+            poll_seconds=30,  # "poll GET /ai/videos/:uid every 30 seconds"
             description="Takes 3-5 minutes; the docs advise polling every 30 s."),
 ]
 

@@ -133,6 +133,7 @@ _KINDS = [
     JobKind("video", "UGC video", "create_job",
             (Completion.POLL, Completion.LIST, Completion.SSE), media="video", extension="mp4",
             status="get_job", list="list_jobs", stream="stream_job", typical_seconds=90,
+            poll_seconds=5,  # the docs' polling example sleeps 5 s between reads
             description="A character photo animated with the motion of a reference video."),
 ]
 

@@ -205,6 +205,9 @@ class JobKind:
     list: str | None = None  # endpoint listing recent jobs
     stream: str | None = None  # SSE endpoint
     typical_seconds: float = 60.0
+    # The polling cadence the service's docs advise or show for this kind, if any: the default poll
+    # interval then (else a tenth of ``typical_seconds``).
+    poll_seconds: float | None = None
     description: str = ""
 
     @property

@@ -72,8 +72,9 @@ class MediaGenerationOperator(BaseOperator):
     :param wait_for_completion: wait for the job (default); if False, return as soon as it is submitted.
     :param deferrable: wait in the triggerer, freeing the worker slot (default: Airflow's
         ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status reads of this job (default: a tenth of the kind's typical
-        duration, 2-30 s); the shared poller never exceeds the service's read budget.
+    :param poll_interval: seconds between status reads of this job (default: the cadence the service's
+        docs give for the kind, else a tenth of its typical duration, 2-30 s); the shared poller never
+        exceeds the service's read budget.
     :param timeout: longest wait for the job, from submission (seconds or timedelta).
     :param check_credits: read the balance first and fail, before submitting, if it cannot cover the
         documented cost. The check and the submission are two steps: tasks guarding one budget in parallel

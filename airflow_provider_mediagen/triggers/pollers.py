@@ -15,8 +15,11 @@ __all__ = ["shared_poller", "pollers_of_this_loop"]
 # Keyed by the loop object itself (not its id, which a later loop may reuse once this one is gone).
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], StatusPoller]] = (
     weakref.WeakKeyDictionary())
-_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Lock]] = (
-    weakref.WeakKeyDictionary())
+# One lock per loop for *making* pollers: each new connection costs a lookup whose secret masking is
+# synchronous on the loop (Airflow's masker recompiles one regex of every secret masked so far), so
+# thousands of triggers of distinct connections starting together would otherwise pay all of it in
+# one loop iteration.
+_CREATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def pollers_of_this_loop() -> dict[tuple[str, str], StatusPoller]:
@@ -32,7 +35,7 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
     poller = pollers.get(key)
     if poller is not None and not _stale(poller):
         return poller
-    lock = _LOCKS.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
+    lock = _CREATION_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
         poller = pollers.get(key)
         if poller is None or _stale(poller):
@@ -43,6 +46,9 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
             poller = StatusPoller(client, feed=DeliveryFeed(feed_url) if feed_url else None,
                                   stream_token=settings.jwt.get() if settings.jwt else None)
             pollers[key] = poller
+            # Hand the loop back before the next creation, so other tasks (and running pollers)
+            # get a turn between two lookups.
+            await asyncio.sleep(0)
     return poller
 
 

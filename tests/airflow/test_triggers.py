@@ -115,3 +115,45 @@ async def test_200_waits_share_one_poller_within_the_read_budget(simulator: Any)
     assert reads["200"] <= allowed, (reads, elapsed)
     pollers = [p for key, p in pollers_of_this_loop().items() if key == ("apex", "mediagen_apex_default")]
     assert pollers and max(p.stats.list_reads for p in pollers) > 0  # the list endpoint did the heavy lifting
+
+
+async def test_pollers_of_many_connections_are_made_one_at_a_time(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each new connection's lookup masks its secrets synchronously on the loop (Airflow's masker
+    recompiles one regex of every secret so far), so triggers of many distinct connections starting
+    together must make their pollers one after another, never all in one loop iteration."""
+    from airflow_provider_mediagen.triggers import pollers
+
+    conn_ids = [f"mediagen_apex_many_{i}" for i in range(8)]
+    for conn_id in conn_ids:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({
+            "conn_type": "mediagen_apex", "password": "sk_live_demo",
+            "host": simulator.urls["apex"], "extra": {"time_scale": TIME_SCALE}}))
+    in_progress, most = 0, 0
+    real_hook_for = pollers.hook_for
+
+    def spying_hook_for(service: str, conn_id: str) -> Any:
+        hook = real_hook_for(service, conn_id)
+        real_asettings = hook.asettings
+
+        async def asettings() -> Any:
+            nonlocal in_progress, most
+            in_progress += 1
+            most = max(most, in_progress)
+            try:
+                return await real_asettings()
+            finally:
+                in_progress -= 1
+
+        hook.asettings = asettings  # type: ignore[method-assign]
+        return hook
+
+    monkeypatch.setattr(pollers, "hook_for", spying_hook_for)
+    job_ids = [submit(simulator, "image", prompt=f"conn {i}") for i in range(len(conn_ids))]
+    triggers = [revive(MediaJobTrigger(conn_id=conn_id, service="apex", kind="image", job_id=job_id,
+                                       deadline=time.time() + 60, poll_interval=0.05))
+                for conn_id, job_id in zip(conn_ids, job_ids)]
+    events = await asyncio.gather(*(first_event(t) for t in triggers))
+    assert [e["status"] for e in events] == ["succeeded"] * len(conn_ids)
+    assert most == 1, f"{most} connection lookups ran at once"
+    made = {key for key in pollers_of_this_loop() if key[1] in conn_ids}
+    assert made == {("apex", conn_id) for conn_id in conn_ids}
