@@ -103,7 +103,7 @@ def _reads(counters: dict[str, Any]) -> dict[str, dict[str, dict[str, int]]]:
 
 
 def run_waits(sim: SimProcess, scale: float, scenario: str, n: int, side: str, tag: str,
-              cap: float | None = None) -> dict[str, Any]:
+              cap: float | None = None, read_share: float | None = None) -> dict[str, Any]:
     counts = {s: c for s, c in split(n, SCENARIOS[scenario]).items() if c}
     sim.reset()
     worker = Worker()
@@ -129,7 +129,7 @@ def run_waits(sim: SimProcess, scale: float, scenario: str, n: int, side: str, t
         cap = (last_finish - time.time()) + slack + 10.0 + 0.05 * len(conns)
     deadline = time.time() + cap + 30.0
     spec = {
-        "side": side, "scale": scale, "cap": cap, "conns": conns,
+        "side": side, "scale": scale, "cap": cap, "conns": conns, "read_share": read_share,
         "jobs": [{"conn_id": j.account.conn_id, "service": j.service, "kind": BENCH[j.service].kind,
                   "job_id": j.job_id, "deadline": deadline, "poll_interval": poll[j.service] * scale}
                  for j in planned],
@@ -160,7 +160,9 @@ def run_waits(sim: SimProcess, scale: float, scenario: str, n: int, side: str, t
         use = max(use, max(v["reads"] for v in per_account.values()) / allowed)
     worst = max(bound, key=lambda s: bound[s])
     return {
-        "scenario": scenario, "n": n, "side": side, "counts": counts, "accounts": len(conns),
+        "scenario": scenario, "n": n, "counts": counts,
+        # A non-default share is its own row: "ours, read_share 0.9".
+        "side": side if read_share is None or side != "ours" else f"ours, read_share {read_share:g}", "accounts": len(conns),
         "status_requests": sum(v["reads"] for acc in reads.values() for v in acc.values()),
         "r429": sum(v["429"] for acc in reads.values() for v in acc.values()),
         "detected": len(every), "statuses": statuses,
@@ -302,7 +304,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, elapsed: float) ->
         "",
     ]
     order = {name: i for i, name in enumerate(["ddukddak", "apex", "mixed", "facedub"])}
-    waits = sorted(results.get("waits", []), key=lambda r: (r["n"], order.get(r["scenario"], 9), r["side"] != "ours"))
+    waits = sorted(results.get("waits", []), key=lambda r: (r["n"], order.get(r["scenario"], 9),
+                                                              r["side"] != "ours", r["side"]))
     if waits:
         lines += [
             "## 1. N concurrent waits (ours = shared poller via MediaJobTrigger; baseline = naive loop per job)",
@@ -335,7 +338,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, elapsed: float) ->
                        "| p95 / max(bound, poll interval) |"),
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in waits:
-            if r["side"] != "ours":
+            if not r["side"].startswith("ours"):
                 continue
             for s, v in r["per_service"].items():
                 per = v["per_account"]
@@ -430,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-large", type=float, default=0.05, help="time scale for N >= 10,000 (default 0.05)")
     parser.add_argument("--baseline-cap", type=float, default=90.0,
                         help="longest real seconds a baseline run may take (default 90)")
+    parser.add_argument("--read-share", type=float, default=None,
+                        help="connection extra read_share for ours (default: the provider's 0.8); such rows "
+                             "are labelled 'ours, read_share X' and kept apart from the default's")
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--batch-services", nargs="+", default=list(SERVICES), choices=list(SERVICES))
     parser.add_argument("--batch-scale", type=float, default=None,
@@ -454,7 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         args.json = args.json or args.update
         if not args.skip_batch:
             results["batch"] = [b for b in results.get("batch", []) if b["service"] not in args.batch_services]
-        redo = {(sc, n, side) for sc in args.scenarios for n in ns for side in args.sides}
+        label = {"ours": "ours" if args.read_share is None else f"ours, read_share {args.read_share:g}",
+                 "baseline": "baseline"}
+        redo = {(sc, n, label[side]) for sc in args.scenarios for n in ns for side in args.sides}
         results["waits"] = [r for r in results["waits"] if (r["scenario"], r["n"], r["side"]) not in redo]
 
     def save() -> str:
@@ -489,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
                         # --baseline-cap); jobs it has not learned by then count as undetected.
                         cap = min(max(ours["wall"] * 1.5 + 10.0, 20.0), args.baseline_cap)
                     scale = args.scale_large if n >= LARGE_N else args.scale
-                    r = run_waits(sim, scale, scenario, n, side, tag=f"{side[0]}{n}", cap=cap)
+                    r = run_waits(sim, scale, scenario, n, side, tag=f"{side[0]}{n}", cap=cap,
+                                  read_share=args.read_share)
                     if side == "ours":
                         ours = r
                     results["waits"].append(r)

@@ -106,15 +106,18 @@ class StatusPoller:
 
     async def wait(self, kind: str, job_id: str, *, deadline: float, poll_interval: float,
                    max_transient_failures: int | None = None, heartbeat: float = 60.0,
-                   on_update: Callable[[Job | None, bool], Awaitable[None] | None] | None = None) -> Job | None:
+                   on_update: Callable[[Job | None, bool], Awaitable[None] | None] | None = None,
+                   not_before: float | None = None) -> Job | None:
         """The job once terminal, or ``None`` when the wall-clock ``deadline`` (epoch seconds) passes.
+        Its first read is not before the wall-clock ``not_before``, if given.
 
         ``on_update(job, changed)`` is called on every change, and every ``heartbeat`` seconds without
         one (for progress logs). Raises the job's error when its reads keep failing (not found, auth,
         more than ``max_transient_failures`` transient failures in a row)."""
         watch = self._watches.get(job_id)
         if watch is None:
-            watch = _Watch(kind=kind, job_id=job_id, interval=poll_interval, next_due=time.monotonic(),
+            first = time.monotonic() + (max(0.0, not_before - time.time()) if not_before else 0.0)
+            watch = _Watch(kind=kind, job_id=job_id, interval=poll_interval, next_due=first,
                            budget=self.max_transient_failures if max_transient_failures is None
                            else max_transient_failures)
             self._watches[job_id] = watch

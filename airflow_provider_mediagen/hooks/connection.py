@@ -13,6 +13,9 @@ from ..client.secrets import Secret
 __all__ = ["ConnectionSettings", "settings_from_connection"]
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+#: The part of the documented read budget the triggerer's shared poller spends; the rest is left to
+#: submits (Ddukddak's one budget covers every endpoint), workers' own reads and other clients of the key.
+DEFAULT_READ_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class ConnectionSettings:
     webhook_base_url: str | None = None
     webhook_internal_url: str | None = None
     require_signature: bool = False
+    read_share: float = DEFAULT_READ_SHARE
 
     def client_options(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "time_scale": self.time_scale}
@@ -49,7 +53,9 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
     the real service; extras ``webhook_secret``, ``jwt`` (FaceDub SSE), ``webhook_base_url`` (the
     public URL of the Airflow API server, where services deliver webhooks), ``webhook_internal_url``
     (the same server as triggers reach it, if different), ``require_signature`` (only accept
-    Standard-Webhooks-signed deliveries) and ``time_scale`` (only for a time-scaled simulator)."""
+    Standard-Webhooks-signed deliveries), ``read_share`` (the part of the documented read budget the
+    triggerer's shared poller may spend, default 0.8) and ``time_scale`` (only for a time-scaled
+    simulator)."""
     extra = conn.extra_dejson or {}
     if not conn.password:
         raise ValueError(
@@ -67,4 +73,18 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
         webhook_internal_url=(str(extra["webhook_internal_url"]).rstrip("/")
                               if extra.get("webhook_internal_url") else None),
         require_signature=str(extra.get("require_signature", "")).lower() in ("1", "true", "yes"),
+        read_share=_read_share(conn.conn_id, extra.get("read_share")),
     )
+
+
+def _read_share(conn_id: str, value: Any) -> float:
+    if value in (None, ""):
+        return DEFAULT_READ_SHARE
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = float("nan")
+    if not 0.05 <= share <= 1.0:  # NaN fails too
+        raise ValueError(f"connection {conn_id!r}: extra read_share must be a number from 0.05 to 1.0 "
+                         f"(a part of the documented read budget), got {value!r}")
+    return share

@@ -191,10 +191,12 @@ class MediaGenerationOperator(BaseOperator):
             if self.deferrable:
                 from ..triggers.job import MediaJobTrigger  # core Airflow: imported when deferring, not at parse
 
+                poll_interval = self._poll_interval(client)
                 self.defer(
                     trigger=MediaJobTrigger(
                         conn_id=self.conn_id, service=self.service, kind=self.kind, job_id=job.id, deadline=deadline,
-                        poll_interval=self._poll_interval(client), max_transient_failures=self.max_transient_failures),
+                        poll_interval=poll_interval, max_transient_failures=self.max_transient_failures,
+                        first_read_at=time.time() + poll_interval),  # it was running a moment ago
                     method_name="execute_complete",
                     timeout=timedelta(seconds=self.timeout + max(60.0, 0.1 * self.timeout)),
                 )

@@ -28,13 +28,18 @@ class MediaJobTrigger(BaseTrigger):
 
     ``timeout`` (seconds) is used instead of ``deadline`` when the deadline cannot be known in advance
     (a sensor started from the triggerer); it counts from the trigger's start.
+
+    ``first_read_at`` (epoch seconds) is when the job is first read: the operator has just seen it
+    running, so reading it again before one poll interval has passed spends the read budget (which
+    Ddukddak shares with submits) for nothing. A triggerer restart keeps it (a past instant means read
+    at once).
     """
 
     template_fields = ("job_id",)
 
     def __init__(self, *, conn_id: str, service: str, kind: str, job_id: str, deadline: float | None = None,
                  timeout: float | None = None, poll_interval: float = 10.0, max_transient_failures: int = 10,
-                 progress_interval: float = 60.0) -> None:
+                 progress_interval: float = 60.0, first_read_at: float | None = None) -> None:
         super().__init__()
         self.conn_id = conn_id
         self.service = service
@@ -45,12 +50,14 @@ class MediaJobTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.max_transient_failures = max_transient_failures
         self.progress_interval = progress_interval
+        self.first_read_at = first_read_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
             "conn_id": self.conn_id, "service": self.service, "kind": self.kind, "job_id": self.job_id,
             "deadline": self.deadline, "timeout": self.timeout, "poll_interval": self.poll_interval,
             "max_transient_failures": self.max_transient_failures, "progress_interval": self.progress_interval,
+            "first_read_at": self.first_read_at,
         })
 
     def _event(self, status: str, message: str, started: float) -> TriggerEvent:
@@ -76,7 +83,8 @@ class MediaJobTrigger(BaseTrigger):
             poller = await shared_poller(self.service, self.conn_id)
             job = await poller.wait(self.kind, str(self.job_id), deadline=deadline, poll_interval=self.poll_interval,
                                     max_transient_failures=self.max_transient_failures,
-                                    heartbeat=self.progress_interval, on_update=progress)
+                                    heartbeat=self.progress_interval, on_update=progress,
+                                    not_before=self.first_read_at)
         except (MediaGenError, ValueError) as exc:
             yield self._event("error", str(exc), started)
             return

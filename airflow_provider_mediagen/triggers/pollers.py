@@ -43,7 +43,8 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
             settings = await hook.asettings()
             client = await hook.aget_client()
             feed_url = states_url(settings, conn_id)
-            poller = StatusPoller(client, feed=DeliveryFeed(feed_url) if feed_url else None,
+            poller = StatusPoller(client, read_share=settings.read_share,
+                                  feed=DeliveryFeed(feed_url) if feed_url else None,
                                   stream_token=settings.jwt.get() if settings.jwt else None)
             pollers[key] = poller
             # Hand the loop back before the next creation, so other tasks (and running pollers)

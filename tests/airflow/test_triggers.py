@@ -48,7 +48,7 @@ def test_kwargs_hold_no_secret_and_survive_json() -> None:
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_mediagen.triggers.job.MediaJobTrigger"
     assert set(kwargs) == {"conn_id", "service", "kind", "job_id", "deadline", "timeout", "poll_interval",
-                           "max_transient_failures", "progress_interval"}
+                           "max_transient_failures", "progress_interval", "first_read_at"}
     assert "sk_live" not in json.dumps(kwargs)
     assert revive(trigger).serialize() == (classpath, kwargs)
 
@@ -157,3 +157,22 @@ async def test_pollers_of_many_connections_are_made_one_at_a_time(simulator: Any
     assert most == 1, f"{most} connection lookups ran at once"
     made = {key for key in pollers_of_this_loop() if key[1] in conn_ids}
     assert made == {("apex", conn_id) for conn_id in conn_ids}
+
+
+async def test_no_read_before_first_read_at_even_after_a_restart(simulator: Any) -> None:
+    """The operator has just seen the job running: the trigger's first read waits for ``first_read_at``
+    (kept in its kwargs, so a restarted triggerer waits too), then polls as usual."""
+    job_id = submit(simulator)  # 1.2 s here
+    first_read_at = time.time() + 0.6
+    trigger = MediaJobTrigger(conn_id="mediagen_apex_default", service="apex", kind="text2video", job_id=job_id,
+                              deadline=time.time() + 60, poll_interval=0.05, first_read_at=first_read_at)
+    waiting = asyncio.ensure_future(first_event(revive(trigger)))
+    await asyncio.sleep(0.3)
+    waiting.cancel()  # a triggerer restart mid-wait
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    reads = simulator.counters()["apex"]["demo"]["requests"].get("GET /api/jobs", {})
+    assert reads == {}, reads
+    event = await first_event(revive(trigger))
+    assert event["status"] == "succeeded" and event["job_id"] == job_id
+    assert simulator.counters()["apex"]["demo"]["requests"]["GET /api/jobs"]["200"] >= 1
