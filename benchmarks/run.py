@@ -175,7 +175,8 @@ def run_waits(sim: SimProcess, scale: float, scenario: str, n: int, side: str, t
         "stalls_over_200ms": result["stalls_over_200ms"], "max_stall_at": result["max_stall_at"],
         "wall": result["wall"], "cap": cap, "scale": scale,
         "setup_s": setup_s, "extra": {k: v for k, v in result.items()
-                                      if k in ("poller_stats", "pollers", "task_errors", "client_counts", "watchdog")},
+                                      if k in ("poller_stats", "pollers", "task_errors", "client_counts", "watchdog",
+                                               "max_gc_pause")},
     }
 
 
@@ -311,15 +312,16 @@ def report(results: dict[str, Any], args: argparse.Namespace, elapsed: float) ->
             "## 1. N concurrent waits (ours = shared poller via MediaJobTrigger; baseline = naive loop per job)",
             "",
             ("| scenario | N | accounts | side | scale | status requests | 429s | p50 s | p95 s | max s | undetected "
-            "| bound s | p95 / bound | budget use | CPU s | peak extra RSS MB | max stall s (at s) |"),
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| bound s | p95 / bound | budget use | CPU s | peak extra RSS MB | max stall s (at s) | longest GC pause s |"),
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in waits:
             lines.append(
                 f"| {r['scenario']} | {r['n']:,} | {r['accounts']:,} | {r['side']} | {r['scale']} | {r['status_requests']:,} | "
                 f"{r['r429']:,} | {fmt(r['p50'], 1)} | {fmt(r['p95'], 1)} | {fmt(r['max'], 1)} | "
                 f"{r['n'] - r['detected']:,} | {fmt(r['bound'], 1)} | {_ratio(r['p95'], r['bound'])} | "
-                f"{r['budget_use']:.2f} | {fmt(r['cpu'])} | {fmt(r['peak_extra_mb'], 1)} | {fmt(r['max_stall'], 3)} ({r['max_stall_at']:.0f}) |")
+                f"{r['budget_use']:.2f} | {fmt(r['cpu'])} | {fmt(r['peak_extra_mb'], 1)} | {fmt(r['max_stall'], 3)} ({r['max_stall_at']:.0f}) | "
+                f"{fmt(r.get('extra', {}).get('max_gc_pause'), 3)} |")
         lines += ["", "Ratios ours / baseline (same scenario and N):", "",
                   "| scenario | N | status requests | 429s | p95 latency | CPU s | peak extra RSS |",
                   "|---|---|---|---|---|---|---|"]

@@ -3,7 +3,7 @@
 1. validate the request against the catalog (static values at parse time, templated ones now);
 2. reuse a job an earlier try recorded in ``task_state_store`` instead of submitting again;
 3. guard credits if asked, submit in the worker, record the job id at once, push it to XCom;
-4. check once; finish inline if already terminal;
+4. check once if the kind is quick (typically <= 5 s); finish inline if already terminal;
 5. wait: defer to :class:`MediaJobTrigger` (shared poller, wall-clock deadline, ``defer(timeout=)``
    backstop), or poll in the worker with the sync client;
 6. validate the outcome (unknown status is a failure), stream outputs to ``output_path``, emit asset
@@ -50,6 +50,10 @@ from .validation import is_dynamic, reject, validate_rendered, validate_static
 __all__ = ["MediaGenerationOperator", "STATE_KEY"]
 
 STATE_KEY = "mediagen_job"
+# A job just submitted is re-read at once only when its kind may already be done: for slower kinds the
+# read is budget spent for nothing (Ddukddak's one budget also pays for submits), and the trigger's first
+# read comes one poll interval later.
+_INLINE_CHECK_MAX_SECONDS = 5.0
 """``task_state_store`` key holding the job an earlier try of this task instance submitted."""
 
 # Errors no retry can fix: fail the task at once instead of spending its retries.
@@ -183,8 +187,8 @@ class MediaGenerationOperator(BaseOperator):
                 self._guard_credits(client, request)
                 job = self._submit(client, request, store)
             context["ti"].xcom_push(key="job_id", value=job.id)
-            if not job.terminal and self.spec.pollable:
-                job = client.get_job(self.kind, job.id)  # check once: fast jobs finish inline
+            if not job.terminal and self.spec.pollable and self.spec.typical_seconds <= _INLINE_CHECK_MAX_SECONDS:
+                job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
             if job.terminal or not self.wait_for_completion:
                 return self._finish(context, client, job, store)
             deadline = time.time() + self.timeout
