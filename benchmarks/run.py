@@ -387,6 +387,16 @@ def targets(results: dict[str, Any]) -> list[str]:
                    (", ".join(f"{r['scenario']} N={r['n']:,} ({q:.2f}x)" if math.isfinite(q)
                               else f"{r['scenario']} N={r['n']:,} (nothing detected before the cap)"
                               for r, q in missed) or "none") + ".")
+        per = [(r, s, v["p95"] / max(v["bound"], v["poll_interval"]) if v.get("p95") is not None else math.inf)
+               for r in waits for s, v in r["per_service"].items()]
+        slow = [(r, s, q) for r, s, q in per if not q <= 1.2]
+        out.append(f"- The same per service against max(bound, poll interval), the poll interval being the docs' "
+                   f"cadence that no job is read faster than: {len(per) - len(slow)} of {len(per)} within 1.2x; "
+                   "beyond: " + (", ".join(f"{r['scenario']} N={r['n']:,} {s} ({q:.2f}x)" for r, s, q in slow)
+                                 or "none") + ".")
+        for r in (r for r in results.get("waits", []) if r["side"].startswith("ours, ")):
+            out.append(f"- {r['scenario']} N={r['n']:,} with {r['side'][6:]}: p95 {r['p95'] / r['bound']:.2f}x the "
+                       f"bound, {r['r429']} 429s, budget use {r['budget_use']:.2f}.")
         big = [r for r in waits if r["n"] >= 10_000]
         for r in big:
             out.append(f"- {r['scenario']} 10,000 waits: extra RSS {r['peak_extra_mb']:.0f} MB "
