@@ -7,6 +7,7 @@ from typing import Any
 
 from . import __version__, naming
 from .catalog import SERVICES
+from .client.poller import DEFAULT_READ_SHARE, READ_SHARE_RANGE
 
 _PKG = "airflow_provider_mediagen"
 
@@ -25,8 +26,10 @@ def _connection_type(service: str) -> dict[str, Any]:
         "require_signature": {"label": "Require signed deliveries", "schema": {"type": ["boolean", "null"],
                                                                               "default": False},
                               "description": "Accept only Standard-Webhooks-signed deliveries (from a relay)."},
-        "read_share": {"label": "Read budget share", "schema": {"type": ["number", "null"], "default": 0.8,
-                                                                "minimum": 0.05, "maximum": 1.0},
+        "read_share": {"label": "Read budget share", "schema": {"type": ["number", "null"],
+                                                                "default": DEFAULT_READ_SHARE,
+                                                                "minimum": READ_SHARE_RANGE[0],
+                                                                "maximum": READ_SHARE_RANGE[1]},
                        "description": "Part of the documented read budget the triggerer's shared poller spends."},
         "time_scale": {"label": "Time scale (simulator only)", "schema": {"type": ["number", "null"], "default": 1.0},
                        "description": "Shrinks client rate-limit windows for a time-scaled simulator; 1.0 otherwise."},

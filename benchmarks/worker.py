@@ -70,6 +70,9 @@ class Ticker:
         self.stalls_over_200ms = 0
         self.peak_rss_kb = 0
         self.last_tick = time.monotonic()
+        # CPython's cyclic GC pauses the loop too; its longest pause tells a GC stall from the code's own.
+        self.max_gc_pause = 0.0
+        self._gc_started = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -94,10 +97,6 @@ class Ticker:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
         gc.callbacks.append(self._gc)
-
-    # CPython's cyclic GC pauses the loop too; its longest pause tells a GC stall from the code's own.
-    max_gc_pause = 0.0
-    _gc_started = 0.0
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -146,9 +145,7 @@ async def run_ours(spec: dict[str, Any], events: dict[str, dict[str, Any]]) -> d
         finally:
             await trigger.cleanup()
 
-    started = time.monotonic()
-    tasks = await _start_like_the_triggerer(one, spec["jobs"])
-    done, pending = await asyncio.wait(tasks, timeout=max(0.0, spec["cap"] - (time.monotonic() - started)))
+    done, pending = await _run_like_the_triggerer(one, spec["jobs"], spec["cap"])
     for task in pending:
         task.cancel()
     errors = [repr(t.exception()) for t in done if not t.cancelled() and t.exception() is not None]
@@ -159,16 +156,17 @@ async def run_ours(spec: dict[str, Any], events: dict[str, dict[str, Any]]) -> d
     return {"poller_stats": stats, "pollers": len(pollers_of_this_loop()), "task_errors": errors[:5]}
 
 
-async def _start_like_the_triggerer(one: Callable[[dict[str, Any]], Awaitable[None]],
-                                   jobs: list[dict[str, Any]]) -> list[asyncio.Task[None]]:
-    """One task per trigger, created the way Airflow 3.3's ``TriggerRunner.create_triggers`` does: it
-    yields to the loop (``await asyncio.sleep(0)``) before each new trigger, so the first steps of
-    thousands of triggers do not all run in one loop iteration."""
+async def _run_like_the_triggerer(one: Callable[[dict[str, Any]], Awaitable[None]], jobs: list[dict[str, Any]],
+                                  cap: float) -> tuple[set[asyncio.Task[None]], set[asyncio.Task[None]]]:
+    """One task per trigger, created the way Airflow 3.3's ``TriggerRunner.create_triggers`` does (it
+    yields to the loop before each new trigger, so the first steps of thousands of triggers do not all
+    run in one loop iteration), then (done, pending) once all end or ``cap`` seconds from the start pass."""
+    started = time.monotonic()
     tasks = []
     for job in jobs:
         await asyncio.sleep(0)
         tasks.append(asyncio.ensure_future(one(job)))
-    return tasks
+    return await asyncio.wait(tasks, timeout=max(0.0, cap - (time.monotonic() - started)))
 
 
 def _status_url(base_url: str, service: str, job_id: str) -> str:
@@ -212,9 +210,7 @@ async def run_baseline(spec: dict[str, Any], events: dict[str, dict[str, Any]]) 
                     sent["errors"] += 1
                 await asyncio.sleep(interval)
 
-        started = time.monotonic()
-        tasks = await _start_like_the_triggerer(one, spec["jobs"])
-        _, pending = await asyncio.wait(tasks, timeout=max(0.0, spec["cap"] - (time.monotonic() - started)))
+        _, pending = await _run_like_the_triggerer(one, spec["jobs"], spec["cap"])
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

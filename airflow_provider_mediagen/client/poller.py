@@ -29,7 +29,12 @@ from ..catalog import Job
 from . import errors
 from .aio import AsyncMediaClient
 
-__all__ = ["PollerStats", "StatusPoller"]
+__all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "PollerStats", "StatusPoller"]
+
+#: The part of the documented read budget a poller spends by default; the rest is left to submits
+#: (Ddukddak's one budget covers every endpoint), workers' own reads and other clients of the key.
+DEFAULT_READ_SHARE = 0.8
+READ_SHARE_RANGE = (0.05, 1.0)
 
 log = logging.getLogger("airflow_provider_mediagen.poller")
 
@@ -77,7 +82,7 @@ class StatusPoller:
     transient failures a job's reads may see before its waiters get the error.
     """
 
-    def __init__(self, client: AsyncMediaClient, *, read_share: float = 0.8, max_transient_failures: int = 10,
+    def __init__(self, client: AsyncMediaClient, *, read_share: float = DEFAULT_READ_SHARE, max_transient_failures: int = 10,
                  list_page: int = 50, feed: Feed | None = None, stream_token: str | None = None) -> None:
         self.client = client
         self.feed = feed

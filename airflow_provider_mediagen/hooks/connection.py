@@ -8,14 +8,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..catalog import SERVICES
+from ..client.poller import DEFAULT_READ_SHARE, READ_SHARE_RANGE
 from ..client.secrets import Secret
 
-__all__ = ["ConnectionSettings", "settings_from_connection"]
+__all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "ConnectionSettings", "settings_from_connection"]
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-#: The part of the documented read budget the triggerer's shared poller spends; the rest is left to
-#: submits (Ddukddak's one budget covers every endpoint), workers' own reads and other clients of the key.
-DEFAULT_READ_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,8 @@ def _read_share(conn_id: str, value: Any) -> float:
         share = float(value)
     except (TypeError, ValueError):
         share = float("nan")
-    if not 0.05 <= share <= 1.0:  # NaN fails too
-        raise ValueError(f"connection {conn_id!r}: extra read_share must be a number from 0.05 to 1.0 "
+    low, high = READ_SHARE_RANGE
+    if not low <= share <= high:  # NaN fails too
+        raise ValueError(f"connection {conn_id!r}: extra read_share must be a number from {low} to {high} "
                          f"(a part of the documented read budget), got {value!r}")
     return share

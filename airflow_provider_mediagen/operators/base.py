@@ -50,11 +50,12 @@ from .validation import is_dynamic, reject, validate_rendered, validate_static
 __all__ = ["MediaGenerationOperator", "STATE_KEY"]
 
 STATE_KEY = "mediagen_job"
+"""``task_state_store`` key holding the job an earlier try of this task instance submitted."""
+
 # A job just submitted is re-read at once only when its kind may already be done: for slower kinds the
 # read is budget spent for nothing (Ddukddak's one budget also pays for submits), and the trigger's first
 # read comes one poll interval later.
 _INLINE_CHECK_MAX_SECONDS = 5.0
-"""``task_state_store`` key holding the job an earlier try of this task instance submitted."""
 
 # Errors no retry can fix: fail the task at once instead of spending its retries.
 _FINAL = (AuthenticationError, CreditsExhaustedError, PlanError, ValidationError, BadRequestError,
