@@ -238,19 +238,19 @@ async def run_batch(spec: dict[str, Any], events: dict[str, dict[str, Any]]) -> 
 
     def submit(job: dict[str, Any]) -> str:
         client = clients[job["conn_id"]]
-        if True:
-            if job["service"] == "ddukddak":
-                body = {"prompt": "batch", "model": "veo-3", "duration": "8"}
-            elif job["service"] == "apex":
-                body = {"script": "batch", "duration": 5, "resolution": "720p", "model": "wan-2.6"}
-            else:
-                import io
+        body: dict[str, Any]
+        if job["service"] == "ddukddak":
+            body = {"prompt": "batch", "model": "veo-3", "duration": "8"}
+        elif job["service"] == "apex":
+            body = {"script": "batch", "duration": 5, "resolution": "720p", "model": "wan-2.6"}
+        else:
+            import io
 
-                from .setup_jobs import _VIDEO, _photo
-                body = {"character_photo": ("p.jpg", io.BytesIO(_photo())),
-                        "reference_video": ("v.mp4", io.BytesIO(_VIDEO)), "duration": 5}
-            # Then the operator defers at once: these kinds are too slow for its inline check.
-            return client.submit(BENCH[job["service"]].kind, body).id
+            from .setup_jobs import _VIDEO, _photo
+            body = {"character_photo": ("p.jpg", io.BytesIO(_photo())),
+                    "reference_video": ("v.mp4", io.BytesIO(_VIDEO)), "duration": 5}
+        # Then the operator defers at once: these kinds are too slow for its inline check.
+        return client.submit(BENCH[job["service"]].kind, body).id
 
     async def task(i: int, job: dict[str, Any]) -> None:
         pool = pools.get(job["service"])
