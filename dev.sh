@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's two commands, each doing all of its own setup on a fresh machine
-# (Python 3.10+, pip, Node 20, npm):
+# (Python 3.10+, pip, Node 20, npm), and the set-up alone:
 #   ./dev.sh demo    run the whole product on real Airflow against the local simulator
 #   ./dev.sh test    run the whole test suite (extra args go to pytest)
+#   ./dev.sh setup   install only: the virtualenv, the project with [sim,test], the test runtimes
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -22,7 +23,19 @@ setup_python() {
     fi
 }
 
+setup_runtimes() {
+    for script in scripts/setup-*.sh; do
+        [ -e "$script" ] && bash "$script"
+    done
+}
+
 case "${1:-}" in
+    setup)
+        shift
+        setup_python
+        setup_runtimes
+        echo "ready: $VENV (activate with: source $VENV/bin/activate; then mediagen --help)"
+        ;;
     demo)
         shift
         setup_python
@@ -31,9 +44,7 @@ case "${1:-}" in
     test)
         shift
         setup_python
-        for script in scripts/setup-*.sh; do
-            [ -e "$script" ] && bash "$script"
-        done
+        setup_runtimes
         set +e
         "$VENV/bin/python" -m pytest "$@"
         status=$?
@@ -42,7 +53,7 @@ case "${1:-}" in
         exit $status
         ;;
     *)
-        echo "usage: ./dev.sh demo | ./dev.sh test [pytest args]" >&2
+        echo "usage: ./dev.sh demo | ./dev.sh test [pytest args] | ./dev.sh setup" >&2
         exit 2
         ;;
 esac

@@ -359,10 +359,13 @@ _ENDPOINTS: list[Endpoint] = [
 ]
 
 _POLLED = (Completion.POLL, Completion.LIST, Completion.WEBHOOK)
+# Kinds whose request asks for several files: the docs are silent on how they come back (one outputUrl).
+_ASKED_OUTPUTS = {"photoshoot": "count", "instant_ad": "count", "clip": "max_clips"}
 _KINDS: list[JobKind] = [
     JobKind(kind, title, f"generate_{kind}", _POLLED, media=media, extension=ext,  # type: ignore[arg-type]
             status="jobs", list="jobs", typical_seconds=secs,
-            poll_seconds=2)  # the docs' polling example sleeps 2 s between reads
+            poll_seconds=2,  # the docs' polling example sleeps 2 s between reads
+            outputs_field=_ASKED_OUTPUTS.get(kind))
     for kind, _seg, title, _model, _cost, media, ext, secs in _GENERATORS
 ] + [
     JobKind("voice_clone", "Clone Voice", "generate_voice_clone", (Completion.SYNC,), media="voice", extension=None,

@@ -209,6 +209,9 @@ class JobKind:
     # interval then (else a tenth of ``typical_seconds``).
     poll_seconds: float | None = None
     description: str = ""
+    # The request field asking for several output files (Apex photoshoot ``count``), if any: the
+    # operators warn when a job returns fewer files than it asked for.
+    outputs_field: str | None = None
 
     @property
     def is_async(self) -> bool:

@@ -15,9 +15,11 @@ from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying
 
 from ..catalog import Job, RequestModel, Service
-from .core import ClientCore
+from . import errors
+from .core import _MAX_REDIRECTS, ClientCore, DownloadSink, _DownloadBudget
 from .protocol import PreparedCall
 from .uploads import open_uploads
+from .urlguard import acheck_url
 
 __all__ = ["AsyncMediaClient"]
 
@@ -77,16 +79,25 @@ class AsyncMediaClient(ClientCore):
         call = self.protocol.status_call(kind, job_id)
         return self._job(kind, await self.send(call), call)
 
-    async def list_jobs(self, kind: str | None = None) -> list[Job]:
+    async def list_jobs(self, kind: str | None = None, *,
+                        problems: dict[str, errors.MediaGenError] | None = None) -> list[Job]:
         call, list_kind = self.protocol.list_call(kind)
-        return self._jobs(list_kind, await self.send(call), call)
+        return self._jobs(list_kind, await self.send(call), call, problems)
 
     async def wait(self, kind: str, job_id: str, *, timeout: float = 3600.0, poll_interval: float | None = None,
                    on_update: Callable[[Job], None] | None = None) -> Job:
         interval = poll_interval or self.protocol.default_poll_interval(kind)
         started = time.monotonic()
+        seen = False
         while True:
-            job = await self.get_job(kind, job_id)
+            try:
+                job = await self.get_job(kind, job_id)
+            except errors.NotFoundError as exc:
+                if not errors.is_read_lag(exc, seen, started):
+                    raise
+                await asyncio.sleep(min(interval, 1.0))  # acknowledged a moment ago: storage lag
+                continue
+            seen = True
             if on_update:
                 on_update(job)
             if job.terminal:
@@ -131,22 +142,40 @@ class AsyncMediaClient(ClientCore):
     async def balance(self) -> float:
         return self._balance(await self.usage())
 
-    async def download(self, url: str, destination: str | os.PathLike[str] | IO[bytes], *,
-                       chunk_size: int = 1 << 16) -> int:
-        """Stream an output to a path or binary file (the key is never sent to storage URLs). File
-        writes are small and sequential; they run inline."""
-        async for attempt in AsyncRetrying(**self._download_retry_kwargs()):
-            with attempt:
-                try:
-                    async with self._http.stream("GET", url, auth=None) as response:
-                        if not response.is_success:
-                            await response.aread()
-                            raise self._download_error(response)
-                        with self._sink(destination) as sink:
-                            size = 0
-                            async for chunk in response.aiter_bytes(chunk_size):
-                                size += sink.write(chunk) or len(chunk)
-                            return size
-                except httpx.TransportError as exc:
-                    raise self._download_transport_error(exc) from None
+    async def download(self, url: str, destination: str | os.PathLike[str] | IO[bytes] | DownloadSink, *,
+                       chunk_size: int | None = None) -> int:
+        """Stream an output to a path, binary file or :class:`DownloadSink`, with the same URL policy,
+        limits and atomic write as :meth:`MediaClient.download`. File writes are small and sequential;
+        they run inline."""
+        budget = self._download_budget()
+        sink = self._sink(destination)
+        try:
+            async for attempt in AsyncRetrying(**self._download_retry_kwargs(budget)):
+                with attempt:
+                    return await self._download_once(url, sink, budget, attempt.retry_state.attempt_number,
+                                                     chunk_size)
+        except BaseException:
+            sink.discard()
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _download_once(self, url: str, sink: DownloadSink, budget: _DownloadBudget, attempt: int,
+                             chunk_size: int | None) -> int:
+        for _hop in range(_MAX_REDIRECTS + 1):
+            checked = await acheck_url(url, self.base_url, service=self.service.name)
+            try:
+                async with self._http.stream(**self._download_request(checked, attempt, budget)) as response:
+                    if (location := self._download_redirect(response, url)) is not None:
+                        url = location
+                        continue
+                    progress = self._download_progress(response, checked.host, budget)
+                    handle = sink.begin()
+                    async for chunk in response.aiter_bytes(chunk_size):
+                        progress.add(len(chunk))
+                        handle.write(chunk)
+                    progress.finish()
+            except httpx.TransportError as exc:
+                raise self._download_transport_error(exc, budget) from None
+            sink.commit()
+            return progress.size
+        raise self._too_many_redirects()

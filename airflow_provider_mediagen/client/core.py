@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import ssl
+import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import httpx
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
@@ -20,8 +21,9 @@ from . import errors
 from .protocol import PreparedCall, ServiceProtocol
 from .ratelimit import RateLimiters, key_fingerprint
 from .secrets import Secret, install_log_filter
+from .urlguard import CheckedURL
 
-__all__ = ["ClientCore", "USER_AGENT"]
+__all__ = ["ClientCore", "DEFAULT_DOWNLOAD_TIMEOUT", "DEFAULT_MAX_DOWNLOAD_BYTES", "DownloadSink", "USER_AGENT"]
 
 USER_AGENT = f"airflow-provider-mediagen/{__version__} httpx/{httpx.__version__}"
 log = logging.getLogger("airflow_provider_mediagen.client")
@@ -30,6 +32,12 @@ log = logging.getLogger("airflow_provider_mediagen.client")
 _DOWNLOAD = PreparedCall(
     endpoint=Endpoint("download", "GET", "(output URL)", "Download an output file", rate_limit="none"),
     method="GET", url="", auth=False)
+
+#: Download limits: an output is a generated image or video; a peer sending more, or for longer, is not one.
+DEFAULT_MAX_DOWNLOAD_BYTES = 2 << 30  # 2 GiB
+DEFAULT_DOWNLOAD_TIMEOUT = 1800.0  # 30 min, across attempts and redirects
+_MAX_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +69,8 @@ class ClientCore:
     ``time_scale`` shrinks the client's rate-limit windows to match a time-scaled simulator; leave it
     at 1.0 against a real service. ``max_retry_wait`` bounds a single wait: a service asking for a
     longer pause (Apex outbound calls reset hourly) gets a :class:`RateLimitedError` instead.
+    ``max_download_bytes`` and ``download_timeout`` bound one output download (its size, and its time
+    across every attempt), since the URL and the bytes come from a peer.
     """
 
     def __init__(
@@ -74,6 +84,8 @@ class ClientCore:
         max_retry_wait: float = 120.0,
         rate_limit: bool = True,
         time_scale: float = 1.0,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     ) -> None:
         self.service = get_service(service) if isinstance(service, str) else service
         if not api_key:
@@ -85,6 +97,8 @@ class ClientCore:
         self.max_attempts = max(1, max_attempts)
         self.max_retry_wait = max_retry_wait
         self.time_scale = time_scale
+        self.max_download_bytes = max_download_bytes
+        self.download_timeout = download_timeout
         self._limits = (
             RateLimiters(self.service.name, key_fingerprint(api_key), dict(self.service.rate_limits), time_scale)
             if rate_limit else None
@@ -165,8 +179,16 @@ class ClientCore:
     def _job(self, kind: str, result: Any, call: PreparedCall | None = None) -> Job:
         return self.protocol.job(kind, result, call)
 
-    def _jobs(self, kind: str, results: list[Any], call: PreparedCall) -> list[Job]:
-        return [self._job(kind, item, call) for item in results]
+    def _jobs(self, kind: str, results: list[Any], call: PreparedCall,
+              problems: dict[str, errors.MediaGenError] | None = None) -> list[Job]:
+        """The readable jobs of a list answer; each unreadable one goes to ``problems`` (by job id)."""
+        jobs, bad = self.protocol.jobs(kind, results, call)
+        if bad:
+            log.warning("%s: %d listed job(s) could not be read (%s); the others are used",
+                        self.service.title, len(bad), "; ".join(str(e) for e in bad.values())[:500])
+            if problems is not None:
+                problems.update(bad)
+        return jobs
 
     def _check_call(self) -> str:
         if not self.service.check_endpoint:
@@ -209,31 +231,219 @@ class ClientCore:
         return errors.JobFailedError(f"{job.kind} job failed: {job.error or job.raw_status}",
                                      service=job.service, job_id=job.id)
 
-    def _download_retry_kwargs(self) -> dict[str, Any]:
-        return self._retry_kwargs(_DOWNLOAD)
+    # --- downloads (the twins add only the sending and reading) ---------------------------------
 
-    def _download_error(self, response: httpx.Response) -> errors.MediaGenError:
+    def _download_budget(self) -> _DownloadBudget:
+        return _DownloadBudget(self.download_timeout, self.service.name)
+
+    def _download_retry_kwargs(self, budget: _DownloadBudget | None = None) -> dict[str, Any]:
+        """The read retry policy, with each wait cut to what is left of the download's deadline: the
+        attempt after the deadline raises :class:`DownloadLimitError` instead of starting."""
+        kwargs = self._retry_kwargs(_DOWNLOAD)
+        if budget is not None:
+            wait = kwargs["wait"]
+            kwargs["wait"] = lambda state: max(0.0, min(wait(state), budget.remaining()))
+        return kwargs
+
+    def _download_request(self, checked: CheckedURL, attempt: int, budget: _DownloadBudget) -> dict[str, Any]:
+        """Keyword arguments of ``stream()`` for one hop: pinned to an approved address, never the API key,
+        no redirects followed by httpx (the twins check each hop), no compression (the size cap counts the
+        bytes that reach the file), and no read waiting past the deadline."""
+        budget.check()
+        url, headers, extensions = checked.request(attempt)
+        return dict(method="GET", url=url, headers={**headers, "Accept-Encoding": "identity"},
+                    extensions=extensions, timeout=budget.timeout(self.timeout), auth=None,
+                    follow_redirects=False)
+
+    @staticmethod
+    def _download_redirect(response: httpx.Response, url: str) -> str | None:
+        """The absolute URL a redirect points to (to be checked like the first), or ``None``."""
+        location = response.headers.get("location")
+        if response.status_code not in _REDIRECT_STATUSES or not location:
+            return None
+        return str(httpx.URL(url).join(location))
+
+    def _too_many_redirects(self) -> errors.UnsafeURLError:
+        return errors.UnsafeURLError(f"download of an output was redirected more than {_MAX_REDIRECTS} times",
+                                     service=self.service.name, endpoint="GET output")
+
+    def _download_progress(self, response: httpx.Response, host: str, budget: _DownloadBudget) -> _DownloadProgress:
+        """Checks the answer before a byte is written: an error status, or a Content-Length over the cap."""
+        if not response.is_success:
+            raise self._download_error(response, host)
+        progress = _DownloadProgress(response, self.max_download_bytes, budget, self.service.name)
+        progress.check_declared()
+        return progress
+
+    def _download_error(self, response: httpx.Response, host: str | None = None) -> errors.MediaGenError:
+        where = f" from {host!r}" if host else ""
+        if response.status_code == 403:
+            return errors.ExpiredURLError(
+                f"the file host{f' {host!r}' if host else ''} refused the output URL: its signature expired or "
+                "is no longer valid; re-read the job for fresh output URLs", service=self.service.name,
+                endpoint="GET output", status_code=403)
         cls = errors.error_for_status(response.status_code)
         kw: dict[str, Any] = {"retry_after": self.protocol._retry_after(response)} if cls in (
             errors.RateLimitedError, errors.ServerError) else {}
-        return cls(f"download of an output failed ({response.reason_phrase})", service=self.service.name,
+        return cls(f"download of an output{where} failed ({response.reason_phrase})", service=self.service.name,
                    endpoint="GET output", status_code=response.status_code, **kw)
 
-    def _download_transport_error(self, exc: httpx.TransportError) -> errors.MediaGenError:
+    def _download_transport_error(self, exc: httpx.TransportError,
+                                  budget: _DownloadBudget | None = None) -> errors.MediaGenError:
+        if budget is not None and budget.remaining() <= 0:
+            return budget.exceeded()
         return errors.TransportError(f"download failed: {type(exc).__name__}", service=self.service.name)
 
     @staticmethod
-    @contextmanager
-    def _sink(destination: str | os.PathLike[str] | IO[bytes]) -> Iterator[IO[bytes]]:
+    def _sink(destination: str | os.PathLike[str] | IO[bytes] | DownloadSink) -> DownloadSink:
+        """Where a download writes: a :class:`DownloadSink` as given, a binary file object, or a path
+        (written atomically through a temporary file beside it)."""
+        if all(hasattr(destination, name) for name in ("begin", "commit", "discard")):
+            return destination  # type: ignore[return-value]
         if hasattr(destination, "write"):
-            if destination.seekable():  # type: ignore[union-attr]
-                destination.seek(0)  # type: ignore[union-attr]
-                destination.truncate()  # type: ignore[union-attr]
-            yield destination  # type: ignore[misc]
-            return
-        path = os.fspath(destination)  # type: ignore[arg-type]
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        partial = path + ".part"
-        with open(partial, "wb") as handle:
-            yield handle
-        os.replace(partial, path)
+            return _StreamSink(destination)  # type: ignore[arg-type]
+        return _FileSink(destination)  # type: ignore[arg-type]
+
+
+class _DownloadBudget:
+    """The deadline of one download, across its attempts, redirects and waits; httpx's own timeouts
+    only bound each read, so a peer dripping a byte a second would otherwise never time out."""
+
+    def __init__(self, seconds: float, service: str) -> None:
+        self.seconds = seconds
+        self.service = service
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+    def timeout(self, per_read: float) -> httpx.Timeout:
+        return httpx.Timeout(max(0.001, min(per_read, self.remaining())))
+
+    def exceeded(self) -> errors.DownloadLimitError:
+        return errors.DownloadLimitError(
+            f"download of an output did not finish within {self.seconds:g} s (download_timeout); "
+            "nothing was kept", limit="time", service=self.service, endpoint="GET output")
+
+    def check(self) -> None:
+        if self.remaining() <= 0:
+            raise self.exceeded()
+
+
+class _DownloadProgress:
+    """Counts one attempt's bytes against the size cap, the deadline and the declared Content-Length."""
+
+    def __init__(self, response: httpx.Response, limit: int, budget: _DownloadBudget, service: str) -> None:
+        self.response = response
+        self.limit = limit
+        self.budget = budget
+        self.service = service
+        self.size = 0
+        try:
+            self.declared: int | None = int(response.headers["content-length"])
+        except (KeyError, ValueError):
+            self.declared = None
+
+    def _too_big(self, what: str) -> errors.DownloadLimitError:
+        return errors.DownloadLimitError(
+            f"output {what} more than max_download_bytes ({self.limit} bytes); nothing was kept",
+            limit="size", service=self.service, endpoint="GET output")
+
+    def check_declared(self) -> None:
+        if self.declared is not None and self.declared > self.limit:
+            raise self._too_big(f"declares {self.declared} bytes,")
+
+    def add(self, count: int) -> None:
+        """Called before a chunk is written, so a file over the cap is never written past it."""
+        self.size += count
+        if self.size > self.limit:
+            raise self._too_big("sent")
+        self.budget.check()
+
+    def finish(self) -> None:
+        """A body shorter (or longer) than its Content-Length is an incomplete file, never published.
+        Content-Length counts the bytes on the wire, which differ from the file's only when a host
+        compresses although asked not to."""
+        encoding = self.response.headers.get("content-encoding", "").strip().lower()
+        received = self.size if encoding in ("", "identity") else self.response.num_bytes_downloaded
+        if self.declared is not None and received != self.declared:
+            raise errors.TransportError(f"download incomplete: {received} of {self.declared} bytes",
+                                        service=self.service, endpoint="GET output")
+
+
+class DownloadSink(Protocol):
+    """Where one download writes. Every attempt starts from an empty file (a retry never appends a second
+    copy), and the file appears at its name only once complete: :meth:`commit` publishes it, :meth:`discard`
+    removes every trace of it."""
+
+    def begin(self) -> IO[bytes]:
+        """An empty writer for one attempt; what an earlier attempt wrote is gone."""
+
+    def commit(self) -> None:
+        """The whole file arrived: move it into place."""
+
+    def discard(self) -> None:
+        """The download failed: remove the partial file (safe to call more than once)."""
+
+
+class _FileSink:
+    """A local path written through ``.<name>.<random>.part`` in the same folder, then renamed into place
+    (atomic on one filesystem): a reader never sees half a file, and a failure leaves nothing."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        folder, name = os.path.split(self.path)
+        self.temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
+        self._handle: IO[bytes] | None = None
+
+    def begin(self) -> IO[bytes]:
+        self._close()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self._handle = open(self.temp, "wb")  # noqa: SIM115 - closed by commit or discard
+        return self._handle
+
+    def _close(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            handle.close()
+
+    def commit(self) -> None:
+        assert self._handle is not None, "commit before begin"
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._close()
+        os.replace(self.temp, self.path)
+
+    def discard(self) -> None:
+        try:
+            self._close()
+        finally:
+            try:
+                os.unlink(self.temp)
+            except FileNotFoundError:
+                pass
+
+
+class _StreamSink:
+    """A caller's binary file object: rewound and truncated for each attempt when it can seek. A stream
+    that cannot seek cannot be restarted, so a second attempt fails instead of appending a second copy."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self._attempts = 0
+
+    def begin(self) -> IO[bytes]:
+        self._attempts += 1
+        if self.handle.seekable():
+            self.handle.seek(0)
+            self.handle.truncate()
+        elif self._attempts > 1:
+            raise errors.MediaGenError("download failed part way into a stream that cannot be rewound; "
+                                       "pass a path or a seekable file to retry it", endpoint="GET output")
+        return self.handle
+
+    def commit(self) -> None:
+        """Nothing to move: the caller owns the stream."""
+
+    def discard(self) -> None:
+        """Nothing to remove: the caller owns the stream."""

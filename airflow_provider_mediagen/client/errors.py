@@ -7,12 +7,16 @@ client scrubs its secrets from any text a service sends back before it lands in 
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CreditsExhaustedError",
+    "DownloadLimitError",
+    "ExpiredURLError",
     "JobFailedError",
     "JobTimeoutError",
     "MediaGenError",
@@ -23,6 +27,7 @@ __all__ = [
     "ServerError",
     "SubmissionUncertainError",
     "TransportError",
+    "UnsafeURLError",
     "UnsupportedOperationError",
     "ValidationError",
     "error_for_status",
@@ -103,6 +108,18 @@ class NotFoundError(MediaGenError):
     """404: the job, template or key does not exist (or is not yours)."""
 
 
+#: Real seconds (never scaled: storage lag is wall-clock) during which a job the service has just
+#: acknowledged may still read as 404 on an eventually consistent store. Waits read such a job again
+#: instead of failing; after this long a 404 means what it says.
+READ_LAG_GRACE = 10.0
+
+
+def is_read_lag(exc: BaseException, seen: bool, waiting_since: float) -> bool:
+    """Whether ``exc`` is a 404 for a job not yet seen by a wait that began ``waiting_since``
+    (``time.monotonic()``) less than :data:`READ_LAG_GRACE` ago."""
+    return isinstance(exc, NotFoundError) and not seen and time.monotonic() - waiting_since < READ_LAG_GRACE
+
+
 class RateLimitedError(MediaGenError):
     """429: too many requests (or, for FaceDub, too many concurrent jobs)."""
 
@@ -155,6 +172,30 @@ class JobTimeoutError(MediaGenError):
     """The job did not finish before the deadline; it may still finish at the service."""
 
     transient = True
+
+
+class UnsafeURLError(MediaGenError):
+    """An output URL (from a service answer or a webhook: a network peer) breaks the fetch policy: not
+    https, or its host resolves to a private, loopback, link-local (cloud metadata), multicast or reserved
+    address. Raised before any request; final, since the same URL will never become safe. The message names
+    the host and the rule, never the path or query, where signed URLs carry their signature."""
+
+
+class ExpiredURLError(MediaGenError):
+    """403 from the file host: the signed output URL expired (or its signature is no longer valid).
+
+    Retrying the same URL cannot help; re-reading the job gives fresh URLs. Not a :class:`PlanError`: the
+    storage host knows nothing of plans."""
+
+
+class DownloadLimitError(MediaGenError):
+    """A download broke the client's ``max_download_bytes`` or ``download_timeout``; nothing was kept.
+
+    ``limit`` is ``"size"`` or ``"time"``."""
+
+    def __init__(self, message: str, *, limit: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.limit = limit
 
 
 _BY_STATUS: dict[int, type[MediaGenError]] = {

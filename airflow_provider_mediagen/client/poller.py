@@ -11,8 +11,14 @@ never stalls the others.
 Faster paths than polling plug in here, with polling kept as the source of truth (a lost webhook costs
 latency, never a stuck wait): a *feed* (the webhook receiver's recorded deliveries, read in one local
 request per tick without spending the service's budget) and, for services with a status stream
-(FaceDub SSE, given a JWT), one stream per job. Both go through :meth:`StatusPoller.report`, which
-never moves a job backwards.
+(FaceDub SSE, given a JWT), one stream per job. Neither ever moves a job backwards.
+
+A delivery from the feed is not trusted as a verdict: anyone who learns the receiver's URL token (it
+sits in URLs that proxies log and that the services store) can post one. For a kind that can be polled,
+:meth:`StatusPoller.report` only makes the job due for an immediate confirming read, and the service's
+own answer is the verdict; only webhook-only kinds (Ddukddak template videos) are finished by a delivery.
+Stream updates come from the service itself (over TLS, authenticated with the JWT) and are applied as
+they come.
 """
 
 from __future__ import annotations
@@ -62,6 +68,10 @@ class _Watch:
     stream_task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     waiters: int = 0
+    woken_rank: int = -1  # the most advanced delivered status a confirming read was already asked for
+    since: float = field(default_factory=time.monotonic)  # for read-after-write lag (errors.READ_LAG_GRACE)
+    failing_since: float | None = None  # wall clock of the first of the current run of failed reads
+    last_error: str | None = None
 
 
 @dataclass
@@ -69,6 +79,7 @@ class PollerStats:
     list_reads: int = 0
     single_reads: int = 0
     reports: int = 0
+    confirmations: int = 0  # deliveries that made a job due for a confirming read
     feed_reads: int = 0
     stream_updates: int = 0
     errors: int = 0
@@ -173,11 +184,33 @@ class StatusPoller:
                 await result
 
     def report(self, job: Job) -> None:
-        """Feed a status learned elsewhere (webhook, SSE); it never moves a job backwards."""
+        """Take a status a webhook delivery claims. A delivery is only authenticated by a URL token that
+        leaks easily, so for a kind that can be polled it is a wake-up, never a verdict: the job becomes
+        due for a confirming read at once (still paced by the read budget), and only the service's own
+        answer finishes it, with the service's own output URLs. Only webhook-only kinds, which nothing
+        else can confirm, take the delivery as it is. Either way a job never moves backwards, and a
+        delivery that claims nothing new (the feed repeats it on every tick) costs no read."""
         watch = self._watches.get(job.id)
         self.stats.reports += 1
-        if watch is not None:
+        if watch is None:
+            return
+        if not self.service.kind(watch.kind).pollable:
             self._update(watch, job.model_copy(update={"kind": watch.kind}))
+            return
+        self._confirm(watch, job)
+
+    def _confirm(self, watch: _Watch, claimed: Job) -> None:
+        """Make ``watch`` due now for a read that confirms (or not) what a delivery ``claimed``."""
+        if watch.error is not None or (watch.job is not None and watch.job.terminal):
+            return
+        rank = self._RANK[claimed.status.value]
+        known = self._RANK[watch.job.status.value] if watch.job is not None else -1
+        if rank <= max(known, watch.woken_rank):
+            return  # nothing the poller does not know, or a read for it was already asked for
+        watch.woken_rank = rank
+        self.stats.confirmations += 1
+        watch.next_due = min(watch.next_due, time.monotonic())
+        self._wakeup.set()
 
     @property
     def waiting(self) -> int:
@@ -235,7 +268,7 @@ class StatusPoller:
         self.stats.feed_reads += 1
         try:
             for job in await self.feed.fetch(waiting):
-                self.report(job)
+                self.report(job)  # a wake-up for pollable kinds: the confirming read is the verdict
         except Exception:  # the feed only ever speeds things up
             log.exception("reading webhook deliveries failed; polling continues")
 
@@ -247,6 +280,8 @@ class StatusPoller:
             try:
                 watch.streaming = True
                 async for job in self.client.stream_job(watch.job_id, self.stream_token or "", kind=watch.kind):
+                    # Applied as they come, unlike deliveries: the stream is the service's own answer
+                    # (over TLS, authenticated with the JWT), as trustworthy as a status read.
                     self.stats.stream_updates += 1
                     self._update(watch, job)
                     if job.terminal:
@@ -275,16 +310,19 @@ class StatusPoller:
 
     async def _list_read(self, due: list[_Watch]) -> None:
         self.stats.list_reads += 1
+        problems: dict[str, errors.MediaGenError] = {}
         try:
-            jobs = await self.client.list_jobs(self._list_kind)
+            jobs = await self.client.list_jobs(self._list_kind, problems=problems)
         except errors.MediaGenError as exc:
             self._fail_reads(due, exc)
             return
         by_id = {job.id: job for job in jobs}
-        full_page = len(jobs) >= self.list_page
+        full_page = len(jobs) + len(problems) >= self.list_page
         for watch in due:
             job = by_id.get(watch.job_id)
-            if job is not None:
+            if watch.job_id in problems:  # only this job's waiters see its odd item
+                self._fail_reads([watch], problems[watch.job_id])
+            elif job is not None:
                 self._update(watch, job.model_copy(update={"kind": watch.kind}))
             elif full_page or self._single_read_possible(watch):
                 # Older than the list's window (or not there yet): read it on its own next time.
@@ -303,7 +341,12 @@ class StatusPoller:
     def _fail_reads(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
         self.stats.errors += 1
         for watch in watches:
+            if errors.is_read_lag(exc, watch.job is not None, watch.since):
+                watch.next_due = time.monotonic() + min(watch.interval, 1.0)  # acknowledged a moment ago
+                continue
             watch.failures += 1
+            watch.failing_since = watch.failing_since or time.time()
+            watch.last_error = str(exc)
             if not exc.transient or watch.failures > watch.budget:
                 watch.error = exc
                 watch.changed.set()
@@ -314,8 +357,17 @@ class StatusPoller:
 
     _RANK = {"queued": 0, "running": 1, "succeeded": 2, "failed": 2}
 
+    def trouble(self, job_id: str) -> tuple[float, str] | None:
+        """``(seconds, last error)`` while the reads of ``job_id`` keep failing (the service cannot be
+        reached, or answers errors), so progress logs say so instead of "no change"; else None."""
+        watch = self._watches.get(job_id)
+        if watch is None or watch.failing_since is None or watch.last_error is None:
+            return None
+        return time.time() - watch.failing_since, watch.last_error
+
     def _update(self, watch: _Watch, job: Job) -> None:
         watch.failures = 0
+        watch.failing_since = watch.last_error = None
         previous = watch.job
         if previous is not None and previous.terminal:
             return

@@ -22,10 +22,44 @@ from ..catalog import Endpoint, Job, RequestModel, Service, UnknownStatusError
 from . import errors
 from .secrets import scrub
 
-__all__ = ["PreparedCall", "ServiceProtocol", "validation_error"]
+__all__ = ["InvalidItem", "PreparedCall", "ServiceProtocol", "job_id_in", "validation_error"]
 
 # Transport failures that prove the request never left this machine, so a retry cannot charge twice.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+# Where the three services put a job's id (``uid``, ``jobId``, ``job_id``/``id``), and the longest id
+# believed: an answer we cannot parse may still name its job, and that id must be kept before anything.
+_ID_KEYS = ("jobId", "job_id", "uid", "id", "callId", "voiceId")
+MAX_JOB_ID_LENGTH = 200
+
+
+def job_id_in(body: Any, depth: int = 2) -> str | None:
+    """The job id an answer carries, even when the rest of it is of the wrong shape: at the top level,
+    or inside an envelope up to ``depth`` levels down. Only short printable strings (or integers) count."""
+    if not isinstance(body, Mapping):
+        return None
+    for key in _ID_KEYS:
+        value = body.get(key)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            continue
+        text = str(value)
+        if 0 < len(text) <= MAX_JOB_ID_LENGTH and text.isprintable() and not text.isspace():
+            return text
+    if depth > 0:
+        for value in body.values():
+            found = job_id_in(value, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """One item of a list answer that does not match the documented shape: kept apart, so only the job
+    it describes fails, never every waiter of the list."""
+
+    raw: Any
+    detail: str
 
 
 @dataclass
@@ -63,12 +97,17 @@ def validation_error(service: str, endpoint: str | None,
     )
 
 
+def _detail(exc: pydantic.ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+
+
 class ServiceProtocol:
     """The request/response rules of one service, bound to a base URL."""
 
     def __init__(self, service: Service, base_url: str | None = None) -> None:
         self.service = service
         self.base_url = (base_url or service.base_url).rstrip("/")
+        self._job_lists = frozenset(k.list for k in service.kinds.values() if k.list)
 
     # --- building -------------------------------------------------------------------------------
 
@@ -180,7 +219,8 @@ class ServiceProtocol:
             raise self._unreadable(call, "the answer is not valid JSON", common) from None
         if call.endpoint.envelope:
             if not isinstance(body, Mapping) or call.endpoint.envelope not in body:
-                raise self._unreadable(call, f"the answer lacks its '{call.endpoint.envelope}' envelope", common)
+                raise self._unreadable(call, f"the answer lacks its '{call.endpoint.envelope}' envelope", common,
+                                       body)
             body = body[call.endpoint.envelope]
         return self._model(call, body, common)
 
@@ -190,21 +230,37 @@ class ServiceProtocol:
         if model is None or model is dict:
             return body
         many = endpoint.response_is_list and not (endpoint.one_by_query and endpoint.one_by_query in call.params)
-        try:
-            if many:
-                if not isinstance(body, list):
-                    raise self._unreadable(call, "expected a list", common)
+        if many:
+            if not isinstance(body, list):
+                raise self._unreadable(call, "expected a list", common, body)
+            if endpoint.name in self._job_lists:  # one odd job must not fail the read for every waiter
+                return [self._item(model, item) for item in body]
+            try:
                 return [model.model_validate(item) for item in body]
+            except pydantic.ValidationError as exc:
+                raise self._unreadable(call, f"the answer does not match the documented shape ({_detail(exc)})",
+                                       common, body) from None
+        try:
             return model.model_validate(body)
         except pydantic.ValidationError as exc:
-            detail = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-            raise self._unreadable(call, f"the answer does not match the documented shape ({detail})", common) from None
+            raise self._unreadable(call, f"the answer does not match the documented shape ({_detail(exc)})",
+                                   common, body) from None
 
-    def _unreadable(self, call: PreparedCall, what: str, common: dict[str, Any]) -> errors.MediaGenError:
+    @staticmethod
+    def _item(model: type[pydantic.BaseModel], item: Any) -> Any:
+        try:
+            return model.model_validate(item)
+        except pydantic.ValidationError as exc:
+            return InvalidItem(item, f"does not match the documented shape ({_detail(exc)})")
+
+    def _unreadable(self, call: PreparedCall, what: str, common: dict[str, Any],
+                    body: Any = None) -> errors.MediaGenError:
         if not call.idempotent:
+            job_id = job_id_in(body)
             return errors.SubmissionUncertainError(
-                f"{what}; the request was accepted, so a job may exist: check before retrying", **common)
+                f"{what}; the request was accepted, so a job may exist"
+                + (f" (the answer names job {job_id})" if job_id else "") + ": check before retrying",
+                **{**common, "job_id": job_id or common.get("job_id")})
         return errors.ProtocolError(what, **common)
 
     def transport_error(self, call: PreparedCall, exc: httpx.TransportError) -> errors.MediaGenError:
@@ -245,20 +301,47 @@ class ServiceProtocol:
 
     # --- jobs -----------------------------------------------------------------------------------
 
-    def job(self, kind: str, payload: Mapping[str, Any] | pydantic.BaseModel, call: PreparedCall | None = None) -> Job:
+    def job(self, kind: str, payload: Mapping[str, Any] | pydantic.BaseModel | InvalidItem,
+            call: PreparedCall | None = None) -> Job:
+        """The normalized job of an answer. ``call`` is the read that fetched it; ``None`` means the answer
+        to a submission, where anything unreadable (an unknown status, a missing field) means a job may
+        exist and was paid for: :class:`SubmissionUncertainError`, carrying the job id when the answer
+        names one, never a retryable error that would submit again."""
+        submitted = call is None or not call.idempotent
+        endpoint = call.endpoint.key if call else None
+        if isinstance(payload, InvalidItem):
+            job_id = job_id_in(payload.raw)
+            raise errors.ProtocolError(f"{self.service.title} listed job {job_id or '(no id)'} in a form that "
+                                       f"{payload.detail}", service=self.service.name, endpoint=endpoint,
+                                       job_id=job_id)
         if isinstance(payload, pydantic.BaseModel):
             payload = payload.model_dump(by_alias=True, mode="json")
         try:
             return self.service.parse_job(kind, payload)
-        except UnknownStatusError as exc:
-            raise errors.ProtocolError(
-                str(exc), service=self.service.name, endpoint=call.endpoint.key if call else None,
-                job_id=str(payload.get("uid") or payload.get("jobId") or payload.get("id") or payload.get("job_id")),
-            ) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise errors.ProtocolError(
-                f"cannot read a job from the answer ({exc})", service=self.service.name,
-                endpoint=call.endpoint.key if call else None) from None
+        except (UnknownStatusError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            job_id = job_id_in(payload)
+            what = str(exc) if isinstance(exc, UnknownStatusError) else f"cannot read a job from the answer ({exc})"
+            if submitted:
+                raise errors.SubmissionUncertainError(
+                    f"{what}; the submission was accepted"
+                    + (f" as job {job_id}" if job_id else ", so a job may exist")
+                    + ": it is kept and never submitted again on its own",
+                    service=self.service.name, endpoint=endpoint, job_id=job_id) from None
+            raise errors.ProtocolError(what, service=self.service.name, endpoint=endpoint,
+                                       job_id=job_id) from None
+
+    def jobs(self, kind: str, items: list[Any], call: PreparedCall) -> tuple[list[Job], dict[str, errors.MediaGenError]]:
+        """The jobs of a list answer, read one by one: an item that cannot be read becomes an error of
+        that job alone (keyed by its id; items without an id are dropped with the rest kept)."""
+        jobs: list[Job] = []
+        problems: dict[str, errors.MediaGenError] = {}
+        for item in items:
+            try:
+                jobs.append(self.job(kind, item, call))
+            except errors.MediaGenError as exc:
+                if exc.job_id:
+                    problems[exc.job_id] = exc
+        return jobs, problems
 
     def status_call(self, kind: str, job_id: str) -> PreparedCall:
         """The read that reports one job of this kind."""

@@ -1,8 +1,20 @@
-"""Keeping API keys and JWTs out of every text a user or a log can see.
+"""Keeping API keys, JWTs and URL tokens out of every text a user or a log can see.
 
-Clients register their secrets here; the scrubber removes them (and any ``token=`` query value) from
-error messages, and a logging filter on ``httpx``/``httpcore`` does the same for their log lines, which
-print request URLs (FaceDub's SSE URL carries its JWT).
+Clients register their secrets here (``Secret(value)``); :func:`scrub` removes them, bearer tokens and
+the credential parts of URLs (``token=``, signed-URL signatures and credentials) from error messages,
+and every log record of ``httpx``, ``httpcore`` and this package -- including their child loggers
+(``httpcore.http11`` prints response headers, ``airflow_provider_mediagen.poller`` job URLs) -- is
+scrubbed when it is made.
+
+Why a registry that keeps values: a secret is often registered through a temporary
+(``Secret(token)`` where a token is put in a URL); a registry of weak references dropped those at
+once, so the token was never masked. Values are kept in a bounded most-recently-registered list, and a
+value some live :class:`Secret` still holds is never evicted from it.
+
+Why a LogRecord factory rather than logger filters: a filter on a logger runs only for records logged
+on that very logger, not for records of its children that propagate to its handlers, and handlers are
+replaced whenever Airflow (or a user) reconfigures logging. The factory runs for every record, whatever
+the handlers; the logger filters stay as a fallback should another library replace the factory.
 """
 
 from __future__ import annotations
@@ -11,24 +23,41 @@ import logging
 import re
 import threading
 import weakref
+from collections import OrderedDict
+from typing import Any
 
-__all__ = ["Secret", "install_log_filter", "scrub"]
+__all__ = ["MAX_REMEMBERED", "Secret", "install_log_filter", "scrub"]
 
-_TOKEN_QUERY = re.compile(r"(?i)([?&](?:token|api_key|key)=)[^&\s'\"]+")
+#: Query parameters whose value is a credential: our own tokens and keys, and the signatures and
+#: credentials of signed storage URLs (S3/GCS V4, Azure SAS ``sig``, CloudFront ``Signature``).
+#: ``Expires`` and the like stay readable: they help debugging and open nothing.
+_CREDENTIAL_PARAMS = ("token", "access_token", "api_key", "apikey", "key", "jwt", "sig", "signature",
+                      "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+                      "x-goog-signature", "x-goog-credential")
+_CREDENTIAL_QUERY = re.compile(
+    r"(?i)([?&;](?:" + "|".join(re.escape(p) for p in _CREDENTIAL_PARAMS) + r")=)[^&#\s'\"<>]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+")
-_KNOWN: "weakref.WeakSet[Secret]" = weakref.WeakSet()
+_MASK = "**********"
+
+#: How many registered values are remembered beyond those a live Secret holds (oldest go first).
+MAX_REMEMBERED = 4096
+
 _LOCK = threading.Lock()
+_LIVE: "weakref.WeakSet[Secret]" = weakref.WeakSet()
+_REMEMBERED: OrderedDict[str, None] = OrderedDict()
+_snapshot: tuple[str, ...] | None = None  # values longest first, rebuilt when the registry changes
 
 
 class Secret:
-    """A secret value whose repr and str never show it."""
+    """A secret value whose repr and str never show it; creating one registers it for :func:`scrub`."""
 
     __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
         with _LOCK:
-            _KNOWN.add(self)
+            _LIVE.add(self)
+            _remember(value)
 
     def get(self) -> str:
         return self._value
@@ -42,33 +71,102 @@ class Secret:
         raise TypeError("a Secret is never serialized")
 
 
+def _remember(value: str) -> None:
+    """Keep ``value`` masked (caller holds the lock); re-registering refreshes it."""
+    global _snapshot
+    if not value:
+        return
+    if value in _REMEMBERED:
+        _REMEMBERED.move_to_end(value)
+        return
+    _REMEMBERED[value] = None
+    _snapshot = None
+    if len(_REMEMBERED) > MAX_REMEMBERED:
+        held = {s._value for s in _LIVE}
+        for old in list(_REMEMBERED):
+            if len(_REMEMBERED) <= MAX_REMEMBERED:
+                break
+            if old not in held:
+                del _REMEMBERED[old]
+
+
+def _values() -> tuple[str, ...]:
+    global _snapshot
+    with _LOCK:
+        if _snapshot is None:
+            _snapshot = tuple(sorted(_REMEMBERED, key=len, reverse=True))
+        return _snapshot
+
+
 def scrub(text: str) -> str:
-    """``text`` with every registered secret, bearer token and token query value masked."""
+    """``text`` with every registered secret, bearer token and credential query value masked."""
     if not text:
         return text
-    with _LOCK:
-        values = [s._value for s in _KNOWN if s._value]
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, "**********")
-    text = _TOKEN_QUERY.sub(r"\1**********", text)
-    return _BEARER.sub(r"\1**********", text)
+    for value in _values():
+        if value in text:
+            text = text.replace(value, _MASK)
+    text = _CREDENTIAL_QUERY.sub(r"\1" + _MASK, text)
+    return _BEARER.sub(r"\1" + _MASK, text)
+
+
+_SCRUBBED_FLAG = "_mediagen_scrubbed"
+
+
+def _scrub_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a record whose arguments do not format: logging reports that itself
+        return
+    cleaned = scrub(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+    setattr(record, _SCRUBBED_FLAG, True)
 
 
 class _ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        if not getattr(record, _SCRUBBED_FLAG, False):
+            _scrub_record(record)
         return True
 
 
 _FILTER = _ScrubFilter()
+_COVERED: set[str] = set()
+_factory_installed = False
+
+
+def _covered(name: str) -> bool:
+    while True:
+        if name in _COVERED:
+            return True
+        cut = name.rfind(".")
+        if cut < 0:
+            return False
+        name = name[:cut]
+
+
+def _install_factory() -> None:
+    global _factory_installed
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _covered(record.name or ""):
+            _scrub_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
 
 
 def install_log_filter(*names: str) -> None:
-    """Attach the scrubbing filter to the given loggers (idempotent)."""
-    for name in names or ("httpx", "httpcore", "airflow_provider_mediagen"):
+    """Scrub every record of the given loggers and of their children (idempotent)."""
+    with _LOCK:
+        _COVERED.update(names or ("httpx", "httpcore", "airflow_provider_mediagen"))
+        if not _factory_installed:
+            _install_factory()
+        covered = list(_COVERED)
+    for name in covered:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

@@ -15,9 +15,10 @@ from tenacity import Retrying
 
 from ..catalog import Job, RequestModel, Service
 from . import errors
-from .core import ClientCore
+from .core import _MAX_REDIRECTS, ClientCore, DownloadSink, _DownloadBudget
 from .protocol import PreparedCall
 from .uploads import open_uploads
+from .urlguard import check_url
 
 __all__ = ["MediaClient"]
 
@@ -85,9 +86,10 @@ class MediaClient(ClientCore):
         call = self.protocol.status_call(kind, job_id)
         return self._job(kind, self.send(call), call)
 
-    def list_jobs(self, kind: str | None = None) -> list[Job]:
+    def list_jobs(self, kind: str | None = None, *,
+                  problems: dict[str, errors.MediaGenError] | None = None) -> list[Job]:
         call, list_kind = self.protocol.list_call(kind)
-        return self._jobs(list_kind, self.send(call), call)
+        return self._jobs(list_kind, self.send(call), call, problems)
 
     def wait(self, kind: str, job_id: str, *, timeout: float = 3600.0, poll_interval: float | None = None,
              on_update: Callable[[Job], None] | None = None) -> Job:
@@ -96,8 +98,16 @@ class MediaClient(ClientCore):
         interval = poll_interval or self.protocol.default_poll_interval(kind)
         started = time.monotonic()
         job: Job | None = None
+        seen = False
         while True:
-            job = self.get_job(kind, job_id)
+            try:
+                job = self.get_job(kind, job_id)
+            except errors.NotFoundError as exc:
+                if not errors.is_read_lag(exc, seen, started):
+                    raise
+                time.sleep(min(interval, 1.0))  # acknowledged a moment ago: storage lag
+                continue
+            seen = True
             if on_update:
                 on_update(job)
             if job.terminal:
@@ -148,22 +158,46 @@ class MediaClient(ClientCore):
 
     # --- outputs --------------------------------------------------------------------------------
 
-    def download(self, url: str, destination: str | os.PathLike[str] | IO[bytes], *,
-                 chunk_size: int = 1 << 16) -> int:
-        """Stream an output file to a path or binary file; returns the byte count. Output URLs are
-        signed storage URLs on another host, so the API key is never sent with them."""
-        for attempt in Retrying(**self._download_retry_kwargs()):
-            with attempt:
-                try:
-                    with self._http.stream("GET", url, auth=None) as response:
-                        if not response.is_success:
-                            response.read()
-                            raise self._download_error(response)
-                        with self._sink(destination) as sink:
-                            size = 0
-                            for chunk in response.iter_bytes(chunk_size):
-                                size += sink.write(chunk) or len(chunk)
-                            return size
-                except httpx.TransportError as exc:
-                    raise self._download_transport_error(exc) from None
+    def download(self, url: str, destination: str | os.PathLike[str] | IO[bytes] | DownloadSink, *,
+                 chunk_size: int | None = None) -> int:
+        """Stream an output file to a path, binary file or :class:`DownloadSink`; returns the byte count.
+
+        The URL comes from a peer, so it is checked first (:mod:`.urlguard`: https, public addresses) and so
+        is every redirect. A path is written to a temporary file beside it and renamed into place only when
+        complete; a failed download leaves nothing. Each retry starts the file again from zero. The API
+        key is never sent: output URLs are signed storage URLs on another host.
+
+        The body is written as the network delivers it, so the size cap and the deadline act on every
+        read; ``chunk_size`` re-chunks it (the limits then act once per chunk)."""
+        budget = self._download_budget()
+        sink = self._sink(destination)
+        try:
+            for attempt in Retrying(**self._download_retry_kwargs(budget)):
+                with attempt:
+                    return self._download_once(url, sink, budget, attempt.retry_state.attempt_number, chunk_size)
+        except BaseException:
+            sink.discard()
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _download_once(self, url: str, sink: DownloadSink, budget: _DownloadBudget, attempt: int,
+                       chunk_size: int | None) -> int:
+        """One attempt: each hop checked before it is requested, the body counted as it is written."""
+        for _hop in range(_MAX_REDIRECTS + 1):
+            checked = check_url(url, self.base_url, service=self.service.name)
+            try:
+                with self._http.stream(**self._download_request(checked, attempt, budget)) as response:
+                    if (location := self._download_redirect(response, url)) is not None:
+                        url = location
+                        continue
+                    progress = self._download_progress(response, checked.host, budget)
+                    handle = sink.begin()
+                    for chunk in response.iter_bytes(chunk_size):
+                        progress.add(len(chunk))
+                        handle.write(chunk)
+                    progress.finish()
+            except httpx.TransportError as exc:
+                raise self._download_transport_error(exc, budget) from None
+            sink.commit()
+            return progress.size
+        raise self._too_many_redirects()

@@ -1,4 +1,4 @@
-"""``mediagen connectors build [--check] [--out DIR]``: regenerate the no-code connectors."""
+"""Regenerate the no-code connectors from the catalog: mediagen connectors build [--check] [--out DIR]."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``mediagen demo``: the example DAGs end to end on real Airflow 3.3 against the local simulator.
+"""Run the example DAGs end to end on real Airflow 3.3 against the local simulator (mediagen demo).
 
 1. starts the simulator in this process (time-scaled: a 2-minute render takes a few seconds);
 2. makes a throwaway Airflow home (SQLite) under the output folder, with connections pointing at the

@@ -10,8 +10,15 @@ from urllib.parse import urlsplit
 from ..catalog import SERVICES
 from ..client.poller import DEFAULT_READ_SHARE, READ_SHARE_RANGE
 from ..client.secrets import Secret
+from ..naming import conn_type
 
-__all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "ConnectionSettings", "settings_from_connection"]
+__all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "ConnectionConfigError", "ConnectionSettings",
+           "settings_from_connection"]
+
+
+class ConnectionConfigError(ValueError):
+    """The connection cannot be used as it is (wrong type, no key, a bad extra): retrying cannot help,
+    so operators fail the task at once, before any request."""
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -54,12 +61,15 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
     Standard-Webhooks-signed deliveries), ``read_share`` (the part of the documented read budget the
     triggerer's shared poller may spend, default 0.8) and ``time_scale`` (only for a time-scaled
     simulator)."""
+    _check_conn_type(service, conn)
     extra = conn.extra_dejson or {}
     if not conn.password:
-        raise ValueError(
+        raise ConnectionConfigError(
             f"connection {conn.conn_id!r} has no API key: put the {SERVICES[service].title} key "
             f"({SERVICES[service].key_prefix}...) in its password field")
     secret_extra = {k: Secret(str(extra[k])) for k in ("webhook_secret", "jwt") if extra.get(k)}
+    if "jwt" in secret_extra:
+        _mask_in_airflow(secret_extra["jwt"].get())
     return ConnectionSettings(
         service=service,
         api_key=Secret(conn.password),
@@ -75,6 +85,39 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
     )
 
 
+def _check_conn_type(service: str, conn: Any) -> None:
+    """Refuse a connection of another type before its password is sent anywhere: without this check
+    ``conn_id="postgres_default"`` would send the database password as a Bearer token to the service's
+    default host. URI-style types (``mediagen-apex://``) are normalized as Airflow does (``-`` -> ``_``)."""
+    expected = conn_type(service)
+    actual = str(conn.conn_type or "").replace("-", "_")
+    if actual != expected:
+        raise ConnectionConfigError(
+            f"connection {conn.conn_id!r} is of type {conn.conn_type!r}, not {expected!r}: a "
+            f"{SERVICES[service].title} operator only uses {expected} connections, so nothing was sent "
+            f"(create one with conn_type {expected!r}, or pass conn_id= of one)")
+
+
+def _mask_in_airflow(value: str) -> None:
+    """Have Airflow's own masker hide ``value`` in task and trigger logs. Airflow masks an extra only
+    when its key names a secret (``[core] sensitive_var_conn_names`` and its defaults: "secret",
+    "token"...); ``jwt`` names none, so it is masked here by value. Where a sync send to the supervisor
+    would deadlock (the triggerer's loop with a request in flight), the local mask is already in place."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # not inside an Airflow installation
+        return
+    try:
+        from airflow.sdk.execution_time.comms import DeadlockImminentError
+        deadlock: tuple[type[BaseException], ...] = (DeadlockImminentError,)
+    except ImportError:  # an SDK without it: nothing to tolerate, and the mask is still added
+        deadlock = ()
+    try:
+        mask_secret(value)
+    except deadlock:  # a BaseException on purpose; the local mask was added before the send
+        pass
+
+
 def _read_share(conn_id: str, value: Any) -> float:
     if value in (None, ""):
         return DEFAULT_READ_SHARE
@@ -84,6 +127,6 @@ def _read_share(conn_id: str, value: Any) -> float:
         share = float("nan")
     low, high = READ_SHARE_RANGE
     if not low <= share <= high:  # NaN fails too
-        raise ValueError(f"connection {conn_id!r}: extra read_share must be a number from {low} to {high} "
-                         f"(a part of the documented read budget), got {value!r}")
+        raise ConnectionConfigError(f"connection {conn_id!r}: extra read_share must be a number from {low} to "
+                                    f"{high} (a part of the documented read budget), got {value!r}")
     return share

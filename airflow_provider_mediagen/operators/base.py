@@ -1,8 +1,12 @@
 """The one lifecycle every generation operator runs, deferrable or not:
 
-1. validate the request against the catalog (static values at parse time, templated ones now);
-2. reuse a job an earlier try recorded in ``task_state_store`` instead of submitting again;
-3. guard credits if asked, submit in the worker, record the job id at once, push it to XCom;
+1. validate the request against the catalog (static values at parse time, templated ones now) and
+   the output location, before anything is paid for;
+2. reuse a job an earlier try recorded in ``task_state_store`` instead of submitting again; an earlier
+   try that was interrupted mid-submission is reconciled through the service's list endpoint, or fails
+   as uncertain, never resubmitted quietly;
+3. guard credits if asked, record the intent, submit in the worker, record the job id at once (even from
+   an answer that cannot be read), push it to XCom;
 4. check once if the kind is quick (typically <= 5 s); finish inline if already terminal;
 5. wait: defer to :class:`MediaJobTrigger` (shared poller, wall-clock deadline, ``defer(timeout=)``
    backstop), or poll in the worker with the sync client;
@@ -18,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -39,18 +43,27 @@ from ..client import (
     UnsupportedOperationError,
     ValidationError,
 )
+from ..client.reconcile import reconcile
+from ..hooks.connection import ConnectionConfigError
 from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
 from ..webhooks.feed import fetch_sync
 from ..webhooks.urls import receiver_url, states_url
 from .links import MediaOutputLink
 from .outputs import destination, write_outputs
-from .validation import is_dynamic, reject, validate_rendered, validate_static
+from .output_location import checked_destination, checked_output_name
+from .validation import is_dynamic, parameter_error, reject, validate_rendered, validate_static
 
 __all__ = ["MediaGenerationOperator", "STATE_KEY"]
 
 STATE_KEY = "mediagen_job"
-"""``task_state_store`` key holding the job an earlier try of this task instance submitted."""
+"""``task_state_store`` key holding the job an earlier try of this task instance submitted (or, with
+``phase: "intent"`` and no ``job_id``, the submission it began and never saw answered)."""
+
+# A job just recorded may not be readable at once (read-after-write lag): its 404 is read again this many
+# times, at these delays (real seconds: storage lag does not follow a simulator's time scale), before it
+# counts as unknown; together they stay within errors.READ_LAG_GRACE.
+_LAG_READS = (0.5, 1.0, 2.0, 4.0)
 
 # A job just submitted is re-read at once only when its kind may already be done: for slower kinds the
 # read is budget spent for nothing (Ddukddak's one budget also pays for submits), and the trigger's first
@@ -74,6 +87,10 @@ class MediaGenerationOperator(BaseOperator):
 
     :param conn_id: Airflow connection (default ``mediagen_<service>_default``).
     :param output_path: folder (any ObjectStoragePath URI or local path) to stream the outputs into.
+    :param output_name: templated file stem for the outputs in ``output_path`` (e.g.
+        ``"{{ params.sku }}-banner"``); the extension comes from the media type, several files get ``-2``,
+        ``-3``... An existing file of that name is refused before submitting. Default:
+        ``<job_id>-<kind>``.
     :param wait_for_completion: wait for the job (default); if False, return as soon as it is submitted.
     :param deferrable: wait in the triggerer, freeing the worker slot (default: Airflow's
         ``[operators] default_deferrable``).
@@ -94,7 +111,7 @@ class MediaGenerationOperator(BaseOperator):
     kind: ClassVar[str] = ""
     request_fields: ClassVar[tuple[str, ...]] = ()
     file_fields: ClassVar[tuple[str, ...]] = ()
-    common_template_fields: ClassVar[tuple[str, ...]] = ("output_path",)
+    common_template_fields: ClassVar[tuple[str, ...]] = ("output_path", "output_name")
     template_fields: Any = ()
     operator_extra_links = (MediaOutputLink(),)
     ui_color = "#f4e3ff"
@@ -105,6 +122,7 @@ class MediaGenerationOperator(BaseOperator):
         request: dict[str, Any] | None = None,
         conn_id: str | None = None,
         output_path: str | None = None,
+        output_name: str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float | None = None,
@@ -117,10 +135,16 @@ class MediaGenerationOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if poll_interval is not None and not poll_interval > 0:
+            raise ValueError(f"{self._where()}: poll_interval must be a positive number of seconds, "
+                             f"got {poll_interval!r}")
+        if not _seconds(timeout) > 0:
+            raise ValueError(f"{self._where()}: timeout must be positive, got {timeout!r}")
         if emit_service_asset:  # DAGs can schedule on mediagen://<service>/<kind>
             self.outlets = [*self.outlets, service_asset(self.service, self.kind)]
         self.conn_id = conn_id or hook_for(self.service).conn_id
         self.output_path = output_path
+        self.output_name = output_name
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
@@ -135,7 +159,17 @@ class MediaGenerationOperator(BaseOperator):
             raise TypeError(f"{type(self).__name__}: unexpected parameter(s) {sorted(unknown)}")
         for name in (*self.request_fields, *self.file_fields):
             setattr(self, name, request.get(name))
-        self._check_at_parse_time()
+        try:
+            self._check_at_parse_time()
+        except ValidationError as exc:  # also raised in the worker when a mapped task is unmapped
+            raise parameter_error(exc, self._where()) from None
+
+    def _where(self, job_id: str | None = None) -> str:
+        """Who is speaking, for every message a user sees: the operator, the task, the connection and the
+        job once there is one."""
+        conn = getattr(self, "conn_id", None)
+        details = ", ".join(p for p in (f"connection {conn!r}" if conn else "", f"job {job_id}" if job_id else "") if p)
+        return f"{type(self).__name__} task {self.task_id!r}" + (f" ({details})" if details else "")
 
     # --- catalog views --------------------------------------------------------------------------
 
@@ -166,33 +200,53 @@ class MediaGenerationOperator(BaseOperator):
             if getattr(self, name, None) is None:
                 raise reject(self.service, endpoint, name, "a file (local path or ObjectStoragePath URI) is required")
         if not is_dynamic(self.output_path) and self.output_path is not None:
-            destination(self.output_path)  # a bad URI fails the parse, not the paid run
+            checked_destination(self.service, endpoint, self.output_path, create=False)  # fails the parse
+        if self.output_name is not None:
+            if self.output_path is None:
+                raise reject(self.service, endpoint, "output_name", "names files in output_path, which is not set")
+            if not is_dynamic(self.output_name):
+                checked_output_name(self.service, endpoint, self.output_name)
 
     # --- the lifecycle --------------------------------------------------------------------------
+
+    _job_id: str | None = None  # the job of this run, once known (for messages)
 
     def execute(self, context: Any) -> dict[str, Any]:
         try:
             return self._execute(context)
+        except ConnectionConfigError as exc:  # before any request; a retry would find the same connection
+            raise AirflowFailException(f"{self._where()}: {exc}") from None
         except _FINAL as exc:
-            raise AirflowFailException(str(exc)) from None
+            raise AirflowFailException(self._message(exc)) from None
         except MediaGenError as exc:
-            raise AirflowException(str(exc)) from None
+            raise AirflowException(self._message(exc)) from None
+
+    def _message(self, exc: MediaGenError) -> str:
+        job_id = self._job_id if self._job_id and self._job_id != exc.job_id else None
+        return f"{self._where(job_id)}: {exc}"
 
     def _execute(self, context: Any) -> dict[str, Any]:
         request = self._with_webhook(validate_rendered(self.service, self.endpoint, self.request_values()))
         store = context.get("task_state_store")
-        MediaOutputLink.persist(context, "")  # filled in when outputs exist
+        if self.output_path is not None:  # after templating, before anything is paid for
+            folder = checked_destination(self.service, self.endpoint, self.output_path)
+            earlier = store.get(STATE_KEY) if store is not None else None  # a retry may find its own file
+            checked_output_name(self.service, self.endpoint, self.output_name, None if earlier else folder)
         with self.hook.get_conn() as client:
-            job = self._reuse(client, store)
+            job = self._reuse(client, store, request, context)
             if job is None:
                 self._guard_credits(client, request)
-                job = self._submit(client, request, store)
+                job = self._submit(client, request, store, context)
+            self._job_id = job.id
             context["ti"].xcom_push(key="job_id", value=job.id)
             if not job.terminal and self.spec.pollable and self.spec.typical_seconds <= _INLINE_CHECK_MAX_SECONDS:
-                job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
+                try:
+                    job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
+                except NotFoundError:  # not readable yet (read-after-write lag): the wait reads it again
+                    self.log.info("Job %s is not readable yet; waiting for it", job.id)
             if job.terminal or not self.wait_for_completion:
                 return self._finish(context, client, job, store)
-            deadline = time.time() + self.timeout
+            deadline = self._deadline(store)
             if self.deferrable:
                 from ..triggers.job import MediaJobTrigger  # core Airflow: imported when deferring, not at parse
 
@@ -203,10 +257,16 @@ class MediaGenerationOperator(BaseOperator):
                         poll_interval=poll_interval, max_transient_failures=self.max_transient_failures,
                         first_read_at=time.time() + poll_interval),  # it was running a moment ago
                     method_name="execute_complete",
-                    timeout=timedelta(seconds=self.timeout + max(60.0, 0.1 * self.timeout)),
+                    timeout=timedelta(seconds=max(1.0, deadline - time.time()) + max(60.0, 0.1 * self.timeout)),
                 )
-            job = self._wait_in_worker(client, job)
+            job = self._wait_in_worker(client, job, deadline)
             return self._finish(context, client, job, store)
+
+    def _deadline(self, store: Any) -> float:
+        """``timeout`` counts from the job's submission, not from this try: a retry does not restart it."""
+        record = store.get(STATE_KEY) if store is not None else None
+        submitted = record.get("submitted_at") if isinstance(record, dict) else None
+        return (float(submitted) if isinstance(submitted, (int, float)) else time.time()) + self.timeout
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
         try:
@@ -214,18 +274,22 @@ class MediaGenerationOperator(BaseOperator):
         except ValueError as exc:
             raise AirflowException(str(exc)) from None
         if outcome.service != self.service or outcome.kind != self.kind:
-            raise AirflowException(f"the trigger reported on {outcome.service} {outcome.kind}, "
+            raise AirflowException(f"{self._where()}: the trigger reported on {outcome.service} {outcome.kind}, "
                                    f"not {self.service} {self.kind}")
+        self._job_id = outcome.job_id
         if outcome.status in ("timeout", "error"):
-            raise AirflowException(f"{self.service} {self.kind} job {outcome.job_id}: {outcome.message}")
+            raise AirflowException(f"{self._where(outcome.job_id)}: {self.service} {self.kind} job "
+                                   f"{outcome.job_id}: {outcome.message}")
         job = Job(service=self.service, kind=self.kind, id=outcome.job_id,
                   status=NormalizedStatus(outcome.status), raw_status=outcome.raw_status or outcome.status,
                   stage=outcome.stage, output_urls=outcome.output_urls, credits=outcome.credits, error=outcome.message)
         try:
             with self.hook.get_conn() as client:
                 return self._finish(context, client, job, context.get("task_state_store"))
+        except _FINAL as exc:
+            raise AirflowFailException(self._message(exc)) from None
         except MediaGenError as exc:
-            raise AirflowException(str(exc)) from None
+            raise AirflowException(self._message(exc)) from None
 
     # --- steps ----------------------------------------------------------------------------------
 
@@ -247,15 +311,25 @@ class MediaGenerationOperator(BaseOperator):
                              "wait_for_completion=False to submit and get the job id")
         return request
 
-    def _reuse(self, client: MediaClient, store: Any) -> Job | None:
-        """The job an earlier try submitted, if it can still be used."""
+    def _reuse(self, client: MediaClient, store: Any, request: Any, context: Any) -> Job | None:
+        """The job an earlier try submitted, if it can still be used; ``None`` when a new one may be
+        submitted. Raises :class:`SubmissionUncertainError` when an earlier try may have paid for a job
+        that cannot be found: resubmitting is then the user's decision, never this code's."""
         if store is None:
             self.log.warning("task_state_store is not available: a retry would submit a new job")
             return None
         record = store.get(STATE_KEY)
         if not record or record.get("service") != self.service or record.get("kind") != self.kind:
             return None
-        job_id = record["job_id"]
+        job_id = record.get("job_id")
+        if not job_id:
+            return self._reconcile(client, store, record, request, context)
+        self._job_id = job_id
+        if record.get("phase") == "done":
+            self.log.warning("Reusing the finished %s %s job %s of an earlier try of this task instance instead "
+                             "of paying again. %s With [state_store] clear_on_success = True, clearing a "
+                             "successful task generates again.", self.service, self.kind, job_id,
+                             self._resubmit_hint(context).replace("submit again", "generate again"))
         if record.get("result") is not None:
             self.log.info("Reusing %s %s result %s recorded by an earlier try", self.service, self.kind, job_id)
             return client.protocol.job(self.kind, record["result"])
@@ -263,12 +337,7 @@ class MediaGenerationOperator(BaseOperator):
             self.log.info("Reusing %s %s job %s recorded by an earlier try", self.service, self.kind, job_id)
             return Job(service=self.service, kind=self.kind, id=job_id, status=NormalizedStatus.QUEUED,
                        raw_status=str(record.get("status") or "pending"))
-        try:
-            job = client.get_job(self.kind, job_id)
-        except NotFoundError:
-            self.log.warning("Job %s recorded by an earlier try is unknown to %s; submitting a new one",
-                             job_id, self.service)
-            return None
+        job = self._read_recorded(client, job_id, context)
         if job.status is NormalizedStatus.FAILED:
             self.log.warning("Job %s from an earlier try failed (%s; its credits are refunded); submitting a new "
                              "one", job_id, job.error or job.raw_status)
@@ -276,6 +345,68 @@ class MediaGenerationOperator(BaseOperator):
         self.log.info("Reusing %s %s job %s (%s) submitted by an earlier try", self.service, self.kind, job_id,
                       job.raw_status)
         return job
+
+    def _read_recorded(self, client: MediaClient, job_id: str, context: Any) -> Job:
+        """Read a recorded job, allowing for read-after-write lag; a job that stays unknown is never
+        replaced by a new submission on its own."""
+        for delay in (*_LAG_READS, None):
+            try:
+                return client.get_job(self.kind, job_id)
+            except NotFoundError:
+                if delay is None:
+                    break
+                time.sleep(delay)
+        raise SubmissionUncertainError(
+            f"job {job_id}, recorded by an earlier try, is unknown to {SERVICES[self.service].title} (404 after "
+            f"{len(_LAG_READS) + 1} reads): it may belong to another account (was the connection's key "
+            "changed?) or have been deleted. Nothing was submitted again. " + self._resubmit_hint(context),
+            service=self.service, job_id=job_id)
+
+    def _resubmit_hint(self, context: Any) -> str:
+        ti = context.get("ti")
+        dag_id, run_id = getattr(ti, "dag_id", "<dag_id>"), getattr(ti, "run_id", "<run_id>")
+        map_index = getattr(ti, "map_index", -1)
+        query = f"?map_index={map_index}" if isinstance(map_index, int) and map_index >= 0 else ""
+        return ("To submit again on purpose, delete this task instance's state-store key "
+                f"{STATE_KEY!r} (REST API: DELETE /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
+                f"{self.task_id}/state-store/{STATE_KEY}{query}) and clear the task.")
+
+    def _reconcile(self, client: MediaClient, store: Any, record: dict[str, Any], request: Any,
+                   context: Any) -> Job | None:
+        """An earlier try (or this one) began a submission and recorded no answer: find its job in the
+        service's list, or say why it cannot be known."""
+        since = float(record.get("intent_at") or 0.0)
+        title = SERVICES[self.service].title
+        began = datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds")
+        window = f"submission window from {began}"
+        if self.spec.list is None:
+            raise SubmissionUncertainError(
+                f"a submission of a {title} {self.spec.title} job began at {began} and no answer was recorded "
+                "(the worker was killed, or the answer was lost). "
+                f"{title} documents no endpoint listing jobs, so whether a job was created (and charged) "
+                "cannot be checked; nothing was submitted again. " + self._resubmit_hint(context),
+                service=self.service)
+        listed = client.list_jobs(self.kind)
+        found = reconcile(SERVICES[self.service], self.kind, listed, request.to_wire(), since=since,
+                          until=time.time())
+        if found.job is not None:
+            job = found.job.model_copy(update={"kind": self.kind})
+            self.log.warning("Reconciled the interrupted submission with %s job %s (%s), found by the %s; "
+                             "reusing it", title, job.id, job.raw_status, window)
+            self._record(store, {**record, "job_id": job.id, "status": job.raw_status, "phase": "submitted",
+                                 "reconciled": True, "submitted_at": since})
+            self._job_id = job.id
+            return job
+        if found.nothing_created:
+            self.log.warning("An earlier try began a submission at %s and recorded no answer; %s lists no "
+                             "matching job, so none was created: submitting", began, title)
+            return None
+        ids = ", ".join(j.id for j in found.candidates) or "none in view"
+        raise SubmissionUncertainError(
+            f"a submission of a {title} {self.spec.title} job began at {began} and no answer was recorded; "
+            f"{title}'s job list cannot tell which job it created (candidates in the {window}: {ids}"
+            f"{'' if found.complete else '; the list does not reach back to the window'}). Nothing was "
+            "submitted again. " + self._resubmit_hint(context), service=self.service)
 
     def _guard_credits(self, client: MediaClient, request: Any) -> None:
         if not (self.check_credits or self.max_credits is not None):
@@ -297,17 +428,56 @@ class MediaGenerationOperator(BaseOperator):
                     + "; nothing was submitted")
             self.log.info("Credit check: balance %g covers %s credits", balance, cost)
 
-    def _submit(self, client: MediaClient, request: Any, store: Any) -> Job:
-        with self._open_files() as files:
-            job = client.submit(self.kind, request, **files)
-        self.log.info("Submitted %s %s job %s (%s)", self.service, self.kind, job.id, job.raw_status)
+    def _record(self, store: Any, record: dict[str, Any]) -> None:
         if store is not None:
-            record: dict[str, Any] = {"service": self.service, "kind": self.kind, "job_id": job.id,
-                                      "status": job.raw_status, "submitted_at": time.time()}
-            if job.terminal:
-                record["result"] = job.raw
             store.set(STATE_KEY, record, retention=NEVER_EXPIRE)
+
+    def _submit(self, client: MediaClient, request: Any, store: Any, context: Any) -> Job:
+        """Record the intent, submit, record the job id. A crash anywhere in between leaves the intent,
+        which the next try reconciles; an answer that cannot be read is never a reason to submit again."""
+        base = {"service": self.service, "kind": self.kind}
+        intent_at = time.time()
+        self._record(store, {**base, "phase": "intent", "job_id": None, "intent_at": intent_at})
+        try:
+            with self._open_files() as files:
+                job = client.submit(self.kind, request, **files)
+        except SubmissionUncertainError as exc:
+            if exc.job_id:  # the answer named its job: keep it before anything else
+                self._record(store, {**base, "phase": "submitted", "job_id": exc.job_id, "status": "unknown",
+                                     "intent_at": intent_at, "submitted_at": intent_at})
+                self._job_id = exc.job_id
+                if not self.spec.pollable:
+                    raise
+                self.log.warning("%s; reading job %s for its real status", exc, exc.job_id)
+                return Job(service=self.service, kind=self.kind, id=exc.job_id, status=NormalizedStatus.QUEUED,
+                           raw_status="unknown")
+            if self.spec.list is None or store is None:
+                raise
+            self.log.warning("%s; looking for the job in %s's job list", exc, SERVICES[self.service].title)
+            found = self._reconcile(client, store, store.get(STATE_KEY) or {}, request, context)
+            if found is None:
+                raise AirflowException(  # the list says nothing was created: the next try submits again
+                    f"{self._where()}: the submission's answer was lost ({exc}) and "
+                    f"{SERVICES[self.service].title} lists no matching job, so none was created; "
+                    "the next try submits again") from None
+            return found
+        except MediaGenError:
+            # The service answered with an error (or the request never left): nothing was created.
+            self._forget(store)
+            raise
+        self._job_id = job.id
+        self.log.info("Submitted %s %s job %s (%s)", self.service, self.kind, job.id, job.raw_status)
+        record: dict[str, Any] = {**base, "phase": "submitted", "job_id": job.id, "status": job.raw_status,
+                                  "intent_at": intent_at, "submitted_at": time.time()}
+        if job.terminal:
+            record["result"] = job.raw
+        self._record(store, record)
         return job
+
+    @staticmethod
+    def _forget(store: Any) -> None:
+        if store is not None:
+            store.delete(STATE_KEY)
 
     @contextmanager
     def _open_files(self) -> Iterator[dict[str, Any]]:
@@ -324,9 +494,9 @@ class MediaGenerationOperator(BaseOperator):
     def _poll_interval(self, client: MediaClient) -> float:
         return float(self.poll_interval or client.protocol.default_poll_interval(self.kind) * client.time_scale)
 
-    def _wait_in_worker(self, client: MediaClient, job: Job) -> Job:
+    def _wait_in_worker(self, client: MediaClient, job: Job, deadline: float) -> Job:
         if not self.spec.pollable:
-            return self._wait_for_delivery(job)
+            return self._wait_for_delivery(job, deadline)
         started = time.monotonic()
         last_log = [0.0]
 
@@ -337,16 +507,15 @@ class MediaGenerationOperator(BaseOperator):
                 self.log.info("%s %s job %s: %s%s (%.0f s)", self.service, self.kind, update.id, update.raw_status,
                               f", stage {update.stage}" if update.stage else "", now - started)
 
-        return client.wait(self.kind, job.id, timeout=self.timeout, poll_interval=self._poll_interval(client),
-                           on_update=progress)
+        return client.wait(self.kind, job.id, timeout=max(0.0, deadline - time.time()),
+                           poll_interval=self._poll_interval(client), on_update=progress)
 
-    def _wait_for_delivery(self, job: Job) -> Job:
+    def _wait_for_delivery(self, job: Job, deadline: float) -> Job:
         """Webhook-only kinds in the worker: ask the receiver (never the service) until the delivery
         arrives or the deadline passes."""
         url = states_url(self.hook.settings, self.conn_id)
         assert url is not None  # checked before submitting
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+        while time.time() < deadline:
             for update in fetch_sync(url, [job.id]):
                 if update.terminal:
                     return update.model_copy(update={"kind": self.kind})
@@ -356,19 +525,38 @@ class MediaGenerationOperator(BaseOperator):
 
     def _finish(self, context: Any, client: MediaClient, job: Job, store: Any) -> dict[str, Any]:
         if job.status is NormalizedStatus.FAILED:
-            raise AirflowException(f"{self.service} {self.kind} job {job.id} failed: {job.error or job.raw_status}")
+            raise AirflowException(f"{self._where(job.id)}: {self.service} {self.kind} job {job.id} failed: "
+                                   f"{job.error or job.raw_status}")
+        if job.succeeded:
+            self._warn_if_fewer_outputs(job)
         written: list[str] = []
         if job.succeeded and self.output_path and job.output_urls:
-            written = write_outputs(client, job, self.spec, destination(self.output_path))
+            written = write_outputs(client, job, self.spec, destination(self.output_path),
+                                    stem=checked_output_name(self.service, self.endpoint, self.output_name))
             self.log.info("Wrote %s", ", ".join(written))
         if job.output_urls:
-            MediaOutputLink.persist(context, job.output_urls[0])
+            MediaOutputLink.remember(self, job.output_urls[0])
         result = self._result(job, written)
         if job.succeeded:
             self._emit_asset_events(context, result)
-            if store is not None:
-                store.delete(STATE_KEY)  # done: clearing the task later regenerates on purpose
+            # Kept, marked done, never deleted here: a crash between a delete and Airflow recording the
+            # success would make the retry pay again. Airflow's ``[state_store] clear_on_success`` clears it
+            # in the same step as the success, so clearing the task then regenerates on purpose.
+            self._record(store, {"service": self.service, "kind": self.kind, "phase": "done", "job_id": job.id,
+                                 "status": job.raw_status, "result": job.raw, "finished_at": time.time(),
+                                 "submitted_at": self._deadline(store) - self.timeout})
         return result
+
+    def _warn_if_fewer_outputs(self, job: Job) -> None:
+        """The docs are silent on how a job asking for several files returns them (Apex photoshoot
+        ``count``): say so when fewer came back than were asked for, since the credits are charged anyway."""
+        field = self.spec.outputs_field
+        asked = getattr(self, field, None) if field else None
+        if isinstance(asked, int) and asked > len(job.output_urls):
+            self.log.warning("%s: asked for %d outputs (%s=%d) but %s returned %d file(s); the job was charged "
+                             "%s credits. The docs do not say how several outputs come back (docs/parameters.md).",
+                             self._where(job.id), asked, field, asked, SERVICES[self.service].title,
+                             len(job.output_urls), "unknown" if job.credits is None else f"{job.credits:g}")
 
     def _result(self, job: Job, written: list[str]) -> dict[str, Any]:
         return {

@@ -7,12 +7,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import pydantic
+from airflow.sdk.exceptions import AirflowFailException
 
 from ..catalog import Endpoint, RequestModel
 from ..client.errors import ValidationError
 from ..client.protocol import validation_error
 
-__all__ = ["is_dynamic", "validate_static", "validate_rendered"]
+__all__ = ["ParameterError", "is_dynamic", "parameter_error", "validate_static", "validate_rendered"]
+
+
+class ParameterError(ValidationError, AirflowFailException):
+    """A parameter breaks a documented rule. Also an ``AirflowFailException``: a mapped task is built
+    from its parameters in the worker, outside ``execute``, and no retry can fix a bad value."""
+
+
+def parameter_error(exc: ValidationError, where: str) -> ParameterError:
+    """``exc`` with ``where`` (the operator and task) in front of its message."""
+    return ParameterError(f"{where}: {exc.message}", service=exc.service, endpoint=exc.endpoint, field=exc.field)
 
 
 def is_dynamic(value: Any) -> bool:

@@ -11,13 +11,23 @@ from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import StartTriggerArgs
 
-from ..catalog import SERVICES
+from ..catalog import SERVICES, JobKind
 from ..client import MediaGenError
 from ..hooks.mediagen import hook_for
 from ..triggers.events import parse_event
 from ..triggers.job import MediaJobTrigger
 
 __all__ = ["MediaJobSensor"]
+
+
+def _kind_spec(task_id: str, service: str, kind: str) -> JobKind:
+    """The catalog's kind, or an error naming the task and what is known (never a bare ``KeyError``)."""
+    if service not in SERVICES:
+        raise ValueError(f"task {task_id!r}: unknown service {service!r} (known: {', '.join(SERVICES)})")
+    try:
+        return SERVICES[service].kind(kind)
+    except KeyError as exc:
+        raise ValueError(f"task {task_id!r}: {exc.args[0]}") from None
 
 
 class MediaJobSensor(BaseSensorOperator):
@@ -49,7 +59,7 @@ class MediaJobSensor(BaseSensorOperator):
         kwargs.setdefault("timeout", 2 * 3600)
         kwargs.setdefault("poke_interval", poll_interval or 30)
         super().__init__(**kwargs)
-        spec = SERVICES[service].kind(kind)
+        spec = _kind_spec(self.task_id, service, kind)
         if not spec.pollable:
             raise ValueError(f"{SERVICES[service].title} documents no way to read {spec.title} jobs: "
                              "nothing to sense")

@@ -384,6 +384,15 @@ class Apex(ServiceDef):
     def error_body(self, status: int, message: str, code: str | None) -> dict[str, Any]:
         return {"error": message, "code": code or CODES.get(status, "INTERNAL_ERROR")}
 
+    def job_not_found(self, job_id: str) -> ServiceError:
+        return ServiceError(404, "Job not found", "NOT_FOUND")
+
+    def job_read_id(self, ctx: RequestContext, path: str, query_string: bytes) -> str | None:
+        """``GET /api/jobs?id=`` reads one job; without ``id`` it is the list."""
+        if ctx.endpoint is None or ctx.endpoint.template != "GET /api/jobs":
+            return None
+        return self.query_value(query_string, "id")
+
     def check_plan(self, ctx: RequestContext) -> ServiceError | None:
         if not ctx.account.plan_at_least("enterprise"):
             return ServiceError(403, "API access requires the Enterprise plan")
@@ -449,7 +458,7 @@ class Apex(ServiceDef):
             job.data["url"] = self.output(job, output.filename, output.content_type, output.make)
             elapsed_ms = round((job.finished_at or 0) * 1000 - job.created_at * 1000)
             job.data["metadata"] = {**output.metadata, "durationMs": elapsed_ms}
-        url = self.webhook_urls.get(job.account.name)
+        url = self.webhook_target(job)
         if url:
             self.state.webhooks.send(
                 Delivery(
@@ -460,8 +469,28 @@ class Apex(ServiceDef):
                     RETRY_DELAYS,
                     WEBHOOK_TIMEOUT,
                     stale_payload=self.stale_event(job),
+                    after=job.data.get("forged_webhook"),
                 )
             )
+
+    def webhook_target(self, job: Job) -> str | None:
+        return self.webhook_urls.get(job.account.name)
+
+    def forged_event(self, job: Job, output_url: str) -> dict[str, Any]:
+        """A ``job.completed`` as the service would send it, but naming ``output_url`` and now."""
+        now = iso(self.state.clock.wall())
+        output: Output = job.data["output"]
+        data = {
+            "jobId": job.id,
+            "type": job.kind,
+            "status": "completed",
+            "outputUrl": output_url,
+            "outputType": output.content_type,
+            "metadata": output.metadata,
+            "createdAt": iso(job.created_at),
+            "completedAt": now,
+        }
+        return {"event": "job.completed", "timestamp": now, "data": data}
 
     def event(self, job: Job) -> dict[str, Any]:
         """The documented ``job.completed`` / ``job.failed`` payload."""
@@ -563,7 +592,7 @@ async def jobs(ctx: Ctx) -> dict[str, Any]:
     if job_id is not None:
         job = svc.state.jobs.get(svc.name, job_id)
         if job is None or job.account is not ctx.account:
-            raise ServiceError(404, "Job not found", "NOT_FOUND")
+            raise svc.job_not_found(job_id)
         return {"data": svc.job_view(job)}
     return {"data": [svc.job_view(j) for j in svc.state.jobs.list(svc.name, ctx.account)[:50]]}
 

@@ -26,7 +26,8 @@ from . import apex, ddukddak, facedub
 from .config import SimulatorConfig
 from .control import router as control_router
 from .errors import ServiceError
-from .files import FileStore, files_router
+from .counters import ANONYMOUS
+from .files import FileStore, StoredFile, files_router
 from .gateway import Gateway, error_response
 from .service import RequestContext
 from .state import SimState
@@ -113,7 +114,19 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     def file_store(request: Request) -> FileStore:
         return request.app.state.sim.files
 
-    app.include_router(files_router(file_store), include_in_schema=False)
+    def download_fault(request: Request, stored: StoredFile) -> str | None:
+        """``truncate`` / ``expire_url`` for this download, counted under the file's job account."""
+        if stored.service is None:
+            return None
+        sim: SimState = request.app.state.sim
+        account = stored.account or ANONYMOUS
+        rule = sim.faults.download_fault(stored.service, account, with_body=request.method == "GET")
+        if rule is None:
+            return None
+        sim.counters.fault(stored.service, account, "downloads_truncated" if rule.fault == "truncate" else "urls_expired")
+        return rule.fault
+
+    app.include_router(files_router(file_store, download_fault), include_in_schema=False)
     app.add_middleware(Gateway)
     _service_error_handlers(app)
     return app

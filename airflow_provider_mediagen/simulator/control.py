@@ -16,7 +16,14 @@
 ``POST /_sim/config``      change ``time_scale``, ``durations`` (merged), ``file_url_ttl`` or
                            ``allow_loopback_webhooks`` at run time (new jobs and windows use it).
 ``GET  /_sim/jobs``        every job: service, id, kind, status, stage, account, created_at,
-                           finished_at (``?service=`` filters).
+                           finished_at, credits (its cost) and outputs (``url_path``, ``filename``,
+                           ``sha256`` and ``size`` once the file was generated, else null)
+                           (``?service=`` filters).
+``GET  /_sim/memory``      the simulator process's resident memory and how many jobs, files and
+                           webhook tasks it holds (soak runs watch it for growth).
+``GET  /_sim/attacker/..`` an attacker's server, for ``webhook_forge``: answers a small PNG and
+                           counts every fetch as ``attacker_hits``; nothing honest fetches it.
+``GET  /_sim/attacker_hits`` ``{"attacker_hits": n}``: how often that server was fetched.
 ``GET  /_sim/accounts``    accounts with plans, balances and key prefixes.
 ``POST /_sim/accounts``    add an account (same fields as a config file's ``accounts`` entries).
 =========================  =====================================================================
@@ -26,9 +33,11 @@ Control errors use FastAPI's ``{"detail": ...}`` shape with 400 / 404.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import DEFAULT_DURATIONS, AccountSpec, SimulatorConfig
@@ -173,9 +182,56 @@ async def jobs(request: Request, service: str | None = None) -> list[dict[str, A
             "account": j.account.name,
             "created_at": j.created_at,
             "finished_at": j.finished_at,
+            "credits": j.data.get("cost"),
+            "outputs": [_output_view(state, file_id) for file_id in j.data.get("file_ids", [])],
         }
         for j in state.jobs.list(service)
     ]
+
+
+def _output_view(state: SimState, file_id: str) -> dict[str, Any]:
+    stored = state.files.get(file_id)
+    if stored is None:
+        return {"url_path": None, "filename": None, "sha256": None, "size": None}
+    size = len(stored.data) if stored.data is not None else None
+    return {"url_path": stored.url_path, "filename": stored.filename, "sha256": stored.sha256, "size": size}
+
+
+def _rss_bytes() -> int | None:
+    """Resident set size from ``/proc`` (Linux); None elsewhere."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@router.get("/memory")
+async def memory(request: Request) -> dict[str, Any]:
+    state = _state(request)
+    return {
+        "rss_bytes": _rss_bytes(),
+        "jobs": len(state.jobs.list(None)),
+        "files": state.files.count(),
+        "webhook_tasks": state.webhooks.pending(),
+    }
+
+
+#: Eight bytes of PNG signature and an IHDR-less stub: enough for a client to believe an image.
+ATTACKER_BODY = b"\x89PNG\r\n\x1a\nattacker"
+
+
+@router.api_route("/attacker/{path:path}", methods=["GET", "HEAD"])
+async def attacker(request: Request, path: str) -> Response:
+    _state(request).counters.attacker_hit()
+    body = b"" if request.method == "HEAD" else ATTACKER_BODY
+    return Response(body, media_type="image/png", headers={"Content-Length": str(len(ATTACKER_BODY))})
+
+
+@router.get("/attacker_hits")
+async def attacker_hits(request: Request) -> dict[str, int]:
+    return {"attacker_hits": _state(request).counters.attacker_hits}
 
 
 @router.get("/accounts")

@@ -6,6 +6,13 @@ valid key are counted under the account name ``anonymous``.
 
 Webhook counters are per HTTP attempt: ``attempted = delivered + failed`` (a retry that succeeds
 adds one failed and one delivered attempt).
+
+The fault counters say how often a money-relevant fault hit (``faults.py``): ``responses_lost``
+(answers thrown away after the handler ran), ``downloads_truncated``, ``urls_expired`` (counted
+under the account of the job that made the file) and ``webhooks_forged`` (forged deliveries; they
+are not webhook attempts of the service). ``attacker_hits`` is not per service (the snapshot keeps its
+service -> account shape): every fetch of the attacker endpoint ``/_sim/attacker/...``, whoever fetched
+it, read through ``GET /_sim/attacker_hits``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ from typing import Any
 
 ANONYMOUS = "anonymous"
 
+#: Per-account counters of faults, in snapshot order.
+FAULT_COUNTERS = ("responses_lost", "downloads_truncated", "urls_expired", "webhooks_forged")
+
 
 def _account_entry() -> dict[str, Any]:
     return {
@@ -23,6 +33,7 @@ def _account_entry() -> dict[str, Any]:
         "credits_charged": 0,
         "credits_refunded": 0,
         "webhooks": {"attempted": 0, "delivered": 0, "failed": 0},
+        **dict.fromkeys(FAULT_COUNTERS, 0),
     }
 
 
@@ -31,10 +42,12 @@ class Counters:
 
     def __init__(self) -> None:
         self._data: dict[str, dict[str, dict[str, Any]]] = {}
+        self.attacker_hits = 0
         self.reset()
 
     def reset(self) -> None:
         self._data = {s: defaultdict(_account_entry) for s in ("ddukddak", "apex", "facedub")}
+        self.attacker_hits = 0
 
     def request(self, service: str, account: str, endpoint: str, status: int) -> None:
         self._data[service][account]["requests"][endpoint][str(status)] += 1
@@ -47,6 +60,15 @@ class Counters:
 
     def refunded(self, service: str, account: str, credits: int) -> None:
         self._data[service][account]["credits_refunded"] += credits
+
+    def fault(self, service: str, account: str, name: str) -> None:
+        """One more of the fault counter ``name`` (one of :data:`FAULT_COUNTERS`)."""
+        if name not in FAULT_COUNTERS:
+            raise ValueError(f"unknown fault counter {name!r}")
+        self._data[service][account][name] += 1
+
+    def attacker_hit(self) -> None:
+        self.attacker_hits += 1
 
     def webhook(self, service: str, account: str, delivered: bool) -> None:
         entry = self._data[service][account]["webhooks"]
@@ -65,5 +87,6 @@ class Counters:
                     "credits_charged": entry["credits_charged"],
                     "credits_refunded": entry["credits_refunded"],
                     "webhooks": dict(entry["webhooks"]),
+                    **{counter: entry[counter] for counter in FAULT_COUNTERS},
                 }
         return out

@@ -18,7 +18,7 @@ As documented, plus the project contract (docs/undocumented-behaviour.md):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -110,10 +110,14 @@ class Ddukddak(ServiceDef):
         EndpointDef("GET", "/ai/videos/:uid", min_plan="scale"),
     )
     phases = (Phase(0.0, "pending"),)
+    job_read_endpoints: ClassVar[dict[str, str]] = {"GET /ai/images/:uid": "uid", "GET /ai/videos/:uid": "uid"}
     LIMIT, WINDOW, RETRY_AFTER = 30, 10.0, 10.0
 
     def error_body(self, status: int, message: str, code: str | None) -> dict[str, Any]:
         return {"error": message}
+
+    def job_not_found(self, job_id: str) -> ServiceError:
+        return ServiceError(404, f"Not found: {job_id}")
 
     def rate_limit(self, ctx: RequestContext) -> Decision:
         assert ctx.auth is not None and ctx.auth.key is not None
@@ -152,29 +156,50 @@ class Ddukddak(ServiceDef):
             view["error"] = "Generation failed"
         return view
 
+    def completed_payload(self, job: Job, url: str) -> dict[str, Any]:
+        """The documented completion payload, with ``url`` as the media URL."""
+        payload: dict[str, Any] = {"uid": job.id, "status": "completed", job.data["url_field"]: url}
+        if job.kind in ("template_image", "ai_image"):
+            payload["image_url_png"] = url
+        if "template" in job.data:
+            payload["template"], payload["template_name"] = job.data["template"], job.data["template_name"]
+        return payload
+
+    def webhook_target(self, job: Job) -> str | None:
+        url: str | None = job.data.get("webhook_url")
+        return url
+
+    def forged_event(self, job: Job, output_url: str) -> dict[str, Any]:
+        return self.completed_payload(job, output_url)
+
     def finish_job(self, job: Job) -> None:
         if job.status == "completed":
             job.data["url"] = self.output(job, *job.data["file"])
-        url = job.data.get("webhook_url")
+        url = self.webhook_target(job)
         if not url:
             return
         if job.status == "completed":
-            payload = self.job_view(job)
-            if job.kind in ("template_image", "ai_image"):
-                payload["image_url_png"] = job.data["url"]
-            if "template" in job.data:
-                payload["template"], payload["template_name"] = job.data["template"], job.data["template_name"]
+            payload = self.completed_payload(job, job.data["url"])
         else:
             payload = {"uid": job.id, "status": "failed", "error": "Generation failed"}
         stale = {"uid": job.id, "status": "pending", job.data["url_field"]: None}
         self.state.webhooks.send(
-            Delivery(self.name, job.account.name, url, payload, RETRY_DELAYS, WEBHOOK_TIMEOUT, stale_payload=stale)
+            Delivery(
+                self.name,
+                job.account.name,
+                url,
+                payload,
+                RETRY_DELAYS,
+                WEBHOOK_TIMEOUT,
+                stale_payload=stale,
+                after=job.data.get("forged_webhook"),
+            )
         )
 
     def get_job(self, ctx: RequestContext, uid: str, kinds: tuple[str, ...]) -> Job:
         job = self.state.jobs.get(self.name, uid)
         if job is None or job.account is not ctx.account or job.kind not in kinds:
-            raise ServiceError(404, f"Not found: {uid}")
+            raise self.job_not_found(uid)
         return job
 
 

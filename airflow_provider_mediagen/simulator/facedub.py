@@ -107,6 +107,7 @@ class FaceDub(ServiceDef):
     success_phase = Phase(1.0, "completed", "done")
     failure_phase = Phase(1.0, "failed", "failed")
     LIMITS: ClassVar[dict[str, int]] = {"create": 10, "read": 60, "default": 120}
+    job_read_endpoints: ClassVar[dict[str, str]] = {"GET /jobs/{job_id}": "job_id"}
 
     def error_body(self, status: int, message: str, code: str | None) -> dict[str, Any]:
         return {"detail": message}
@@ -194,7 +195,7 @@ class FaceDub(ServiceDef):
     def own_job(self, ctx: RequestContext, job_id: str) -> Job:
         job = self.state.jobs.get(self.name, job_id)
         if job is None or job.account is not ctx.account:
-            raise ServiceError(404, "Job not found")
+            raise self.job_not_found(job_id)
         return job
 
 

@@ -10,7 +10,10 @@ For every request under a service prefix, in this order:
    consumes no rate-limit quota: limits are per key and only apply once a key is known;
 5. rate limit (per service policy) -> 429 with ``Retry-After``;
 6. plan gating -> 403;
-7. the handler, which may raise :class:`ServiceError` for 400 / 402 / 404 / 429 (concurrency).
+7. ``read_lag`` (a single-job status read of a lagged, young job -> the service's own 404);
+8. response faults (``lose_response``, ``unknown_status``, ``wrong_shape``) are decided, then
+9. the handler, which may raise :class:`ServiceError` for 400 / 402 / 404 / 429 (concurrency); a
+   response fault alters its answer on the way out (``responses.py``).
 
 Every answer is counted as ``service -> account -> "METHOD /documented/path" -> status`` when its
 status line is sent, and gets the service's per-response headers (Apex's X-RateLimit-*).
@@ -25,8 +28,10 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .connection import abort_connection
 from .errors import ServiceError
 from .faults import FaultRule
+from .responses import ResponseFaultSend
 from .service import RequestContext, ServiceDef
 
 if TYPE_CHECKING:
@@ -37,22 +42,6 @@ def error_response(ctx: RequestContext, error: ServiceError) -> Response:
     """Render ``error`` in the context's service shape."""
     body = ctx.service.error_body(error.status, error.message, error.code)
     return JSONResponse(body, status_code=error.status, headers=error.headers)
-
-
-async def _drop_connection(scope: Scope) -> bool:
-    """Close the client connection without answering.
-
-    uvicorn's ``send`` is a bound method of its request cycle, which holds the socket transport; the
-    app stashes that raw ``send`` in the scope (``app.py``). Yielding once lets uvicorn notice the
-    disconnect, so it does not try to write a 500 afterwards.
-    """
-    raw_send = scope.get("sim.raw_send")
-    transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
-    if transport is None:
-        return False
-    transport.abort()
-    await asyncio.sleep(0)
-    return True
 
 
 class Gateway:
@@ -122,7 +111,45 @@ class Gateway:
         if plan_error is not None:
             await answer(plan_error)
             return
-        await self.app(scope, receive, counted_send)
+        lagging = self._lagging_job(service, state, ctx, scope)
+        if lagging is not None:
+            await answer(service.job_not_found(lagging))
+            return
+        handler_send: Send = counted_send
+        response_fault = state.faults.response_fault(service.name, ctx.template, ctx.account_name)
+        if response_fault is not None:
+
+            def lost() -> None:
+                state.counters.request(service.name, ctx.account_name, ctx.template, 0)
+                state.counters.fault(service.name, ctx.account_name, "responses_lost")
+
+            handler_send = ResponseFaultSend(response_fault, scope, counted_send, lost)
+        await self.app(scope, receive, handler_send)
+
+    @staticmethod
+    def _lagging_job(service: ServiceDef, state: SimState, ctx: RequestContext, scope: Scope) -> str | None:
+        """The job id when this is a status read of a job that ``read_lag`` hides, else None.
+
+        The decision is taken once per job and read endpoint (kept in the job's data) at the first
+        read that a rule could apply to, so a lagged job stays hidden until it is old enough and then
+        stays visible. Keying by endpoint matters where one job id is readable at two paths
+        (Ddukddak's images and videos): a rule limited to one endpoint must not hide the job at the
+        other, even after a read of the wrong path decided a lag.
+        """
+        job_id = service.job_read_id(ctx, scope["path"][len(service.prefix) :], scope.get("query_string", b""))
+        if job_id is None:
+            return None
+        job = state.jobs.get(service.name, job_id)
+        if job is None or job.account is not ctx.account:
+            return None  # the handler's own 404
+        age = state.clock.monotonic() - job.created_mono
+        decisions: dict[str, float] = job.data.setdefault("read_lag", {})
+        if ctx.template not in decisions:
+            decided = state.faults.read_lag(service.name, ctx.template, ctx.account_name, age)
+            if decided is None:
+                return None
+            decisions[ctx.template] = decided
+        return job_id if age < decisions[ctx.template] else None
 
     async def _apply_fault(
         self, fault: FaultRule, ctx: RequestContext, scope: Scope, receive: Receive, send: Send
@@ -133,7 +160,7 @@ class Gateway:
             return False
         if fault.fault == "drop":
             ctx.state.counters.request(ctx.service.name, ctx.account_name, ctx.template, 0)
-            if await _drop_connection(scope):
+            if await abort_connection(scope):
                 return True
             raise ConnectionAbortedError("simulated dropped connection")
         if fault.fault == "malformed":

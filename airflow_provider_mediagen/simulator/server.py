@@ -177,6 +177,10 @@ class SimulatorServer:
     def counters(self) -> dict[str, Any]:
         return self._control("GET", "/counters")
 
+    def attacker_hits(self) -> int:
+        """Fetches of the attacker endpoint of ``webhook_forge`` (nothing honest fetches it)."""
+        return int(self._control("GET", "/attacker_hits")["attacker_hits"])
+
     def reset(self) -> None:
         self._control("POST", "/reset")
 

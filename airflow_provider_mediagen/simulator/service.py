@@ -4,6 +4,10 @@ A :class:`ServiceDef` names the service, its URL prefix, its endpoint table (in 
 notation, which is also what the counters and fault rules use), its error shape, its authentication,
 its plan gating and its rate limits. The service modules subclass it and add their routes; the shared
 request pipeline lives in ``gateway.py``.
+
+Faults that need to know a service's wire format ask it through hooks here: which requests are
+single-job status reads and what their "not found" looks like (``read_lag``), and where and in which
+shape the service delivers webhooks (``webhook_forge``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -89,6 +94,8 @@ class ServiceDef:
     name: str = ""
     prefix: str = ""
     endpoints: tuple[EndpointDef, ...] = ()
+    #: Single-job status reads (``read_lag``): endpoint template -> the path parameter naming the job.
+    job_read_endpoints: ClassVar[dict[str, str]] = {}
 
     def __init__(self, state: SimState) -> None:
         self.state = state
@@ -110,9 +117,28 @@ class ServiceDef:
                 path_exists = True
         return None, path_exists
 
+    def job_read_id(self, ctx: RequestContext, path: str, query_string: bytes) -> str | None:
+        """The job id when the request is a single-job status read, else None."""
+        if ctx.endpoint is None:
+            return None
+        param = self.job_read_endpoints.get(ctx.endpoint.template)
+        if param is None:
+            return None
+        found = ctx.endpoint.regex().match(path)
+        return found.group(param) if found else None
+
+    @staticmethod
+    def query_value(query_string: bytes, name: str) -> str | None:
+        values = parse_qs(query_string.decode("latin-1")).get(name)
+        return values[0] if values else None
+
     # --- wire format ---------------------------------------------------------------------------
     def error_body(self, status: int, message: str, code: str | None) -> dict[str, Any]:
         raise NotImplementedError
+
+    def job_not_found(self, job_id: str) -> ServiceError:
+        """The service's answer to a read of an unknown job (also what ``read_lag`` answers)."""
+        return ServiceError(404, "Job not found")
 
     def unauthorized(self) -> ServiceError:
         return ServiceError(401, "Missing or invalid API key")
@@ -191,9 +217,35 @@ class ServiceDef:
             data={**data, "cost": cost, "base_url": ctx.base_url},
             on_finish=self._on_finish,
         )
+        self._forge_webhook(job)
         if synchronous:
             self.state.jobs.advance()
         return job
+
+    # --- webhooks ------------------------------------------------------------------------------
+    def webhook_target(self, job: Job) -> str | None:
+        """The URL this service will deliver ``job``'s result to, if any (FaceDub: none)."""
+        return None
+
+    def forged_event(self, job: Job, output_url: str) -> dict[str, Any]:
+        """A ``completed`` payload for ``job`` in this service's shape, pointing at ``output_url``."""
+        raise NotImplementedError
+
+    def _forge_webhook(self, job: Job) -> None:
+        """``webhook_forge``: POST a forged completion before the real delivery (``faults.py``).
+
+        Sent at creation, so it is first; the real delivery waits for it (``Delivery.after``)
+        because a synchronous job finishes within this very call.
+        """
+        url = self.webhook_target(job)
+        if not url:
+            return
+        rule = self.state.faults.webhook_rule("webhook_forge", self.name, job.account.name)
+        if rule is None:
+            return
+        output_url = rule.value or f"{job.data['base_url']}/_sim/attacker/{job.id}.png"
+        self.state.counters.fault(self.name, job.account.name, "webhooks_forged")
+        job.data["forged_webhook"] = self.state.webhooks.send_forged(url, self.forged_event(job, output_url))
 
     def _on_finish(self, job: Job) -> None:
         if job.status == "failed":
@@ -205,8 +257,13 @@ class ServiceDef:
         """Attach outputs and send webhooks; called once when ``job`` reaches its terminal phase."""
 
     def output(self, job: Job, filename: str, content_type: str, make: Any) -> str:
-        """Register a lazily generated output file of ``job`` and return its signed URL."""
-        file_id = self.state.files.register(filename, content_type, make)
+        """Register a lazily generated output file of ``job`` and return its signed URL.
+
+        The file remembers its job's service and account, which download faults match on, and the
+        job its file ids, which ``GET /_sim/jobs`` reports with their digests.
+        """
+        file_id = self.state.files.register(filename, content_type, make, service=self.name, account=job.account.name)
+        job.data.setdefault("file_ids", []).append(file_id)
         return self.state.files.url(job.data["base_url"], file_id)
 
     def fault_retry_after(self) -> float:

@@ -16,14 +16,21 @@ Faults (see ``faults.py``), decided per delivery attempt or per successful deliv
   describes the job's earlier, non-terminal state is delivered (Ddukddak: ``status: "pending"`` and a
   null URL; Apex: ``event: "job.processing"`` with ``data.status: "processing"`` and the job's
   creation time as ``timestamp``). A correct consumer must never move a finished job backwards.
+- ``webhook_forge``: when the job is created, a forged ``completed`` payload is POSTed once to the
+  same URL without the delivery's extra headers (so never signed), by :meth:`WebhookSender.send_forged`;
+  the real delivery names that task in ``after`` and starts only once it is over, so the forgery
+  always arrives first. A consumer must not believe a payload it cannot authenticate.
 
-Every HTTP attempt (including duplicates and stale events) is counted: attempted / delivered / failed.
+Every HTTP attempt of the service (including duplicates and stale events) is counted: attempted /
+delivered / failed. Forged deliveries are the attacker's, not the service's: they count only as
+``webhooks_forged``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +41,8 @@ from .counters import Counters
 from .faults import FaultInjector
 
 MIN_TIMEOUT = 1.0
+#: Real seconds the forger waits for an answer (it does not retry, so there is no schedule to keep).
+FORGE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -46,6 +55,11 @@ class Delivery:
     timeout: float
     stale_payload: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: A task to wait for before the first attempt (the forged delivery of ``webhook_forge``).
+    after: asyncio.Task[Any] | None = None
+
+
+USER_AGENT = "mediagen-simulator-webhooks/1"
 
 
 class WebhookSender:
@@ -56,7 +70,7 @@ class WebhookSender:
         self._counters = counters
         self._faults = faults
         self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def close(self) -> None:
         self.cancel_all()
@@ -69,13 +83,38 @@ class WebhookSender:
             task.cancel()
         self._tasks.clear()
 
-    def send(self, delivery: Delivery) -> None:
+    def pending(self) -> int:
+        """Deliveries (and forgeries) still in flight."""
+        return len(self._tasks)
+
+    def send(self, delivery: Delivery) -> asyncio.Task[Any]:
         """Start delivering in the background (must be called from the event loop)."""
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
+        return self._start(self._deliver(delivery))
+
+    def send_forged(self, url: str, payload: dict[str, Any]) -> asyncio.Task[Any]:
+        """POST a forged payload once, unsigned and uncounted as an attempt (``webhook_forge``)."""
+        return self._start(self._post(url, payload, {}, FORGE_TIMEOUT))
+
+    def _start(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _post(self, url: str, payload: dict[str, Any], headers: dict[str, str], timeout: float) -> bool:
+        """One HTTP attempt; True on a 2xx answer."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            response = await self._client.post(
+                url, json=payload, headers={"User-Agent": USER_AGENT, **headers}, timeout=timeout
+            )
+            return 200 <= response.status_code < 300
+        return False
 
     async def _deliver(self, delivery: Delivery) -> None:
+        if delivery.after is not None:
+            await asyncio.wait({delivery.after})  # never raises for the awaited task's own outcome
         delivered = False
         for delay in (0.0, *delivery.retry_delays):
             if delay:
@@ -96,17 +135,7 @@ class WebhookSender:
         if allow_fault and self._faults.webhook_fault("webhook_fail", delivery.service, delivery.account):
             self._counters.webhook(delivery.service, delivery.account, delivered=False)
             return False
-        if self._client is None:
-            self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         timeout = max(self._clock.scaled(delivery.timeout), MIN_TIMEOUT)
-        ok = False
-        with contextlib.suppress(httpx.HTTPError, OSError):
-            response = await self._client.post(
-                delivery.url,
-                json=payload,
-                headers={"User-Agent": "mediagen-simulator-webhooks/1", **delivery.headers},
-                timeout=timeout,
-            )
-            ok = 200 <= response.status_code < 300
+        ok = await self._post(delivery.url, payload, delivery.headers, timeout)
         self._counters.webhook(delivery.service, delivery.account, delivered=ok)
         return ok

@@ -31,7 +31,11 @@ class MediaCompletionsTrigger(BaseEventTrigger):
     def __init__(self, *, service: str, conn_id: str | None = None, kind: str | None = None,
                  poll_interval: float = 60.0, include_failed: bool = False) -> None:
         super().__init__()
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r} (known: {', '.join(SERVICES)})")
         spec = SERVICES[service]
+        if kind is not None and kind not in spec.kinds:
+            raise ValueError(f"{spec.title} has no job kind {kind!r} (known: {', '.join(spec.kinds)})")
         if not any(k.list for k in spec.kinds.values()):
             raise ValueError(f"{spec.title} documents no endpoint listing jobs; use webhooks or per-job waits")
         self.service = service

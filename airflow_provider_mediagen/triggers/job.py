@@ -71,7 +71,13 @@ class MediaJobTrigger(BaseTrigger):
 
         async def progress(job: Job | None, changed: bool) -> None:
             elapsed = time.time() - started
-            if job is None:
+            trouble = None if changed else poller.trouble(str(self.job_id))
+            if trouble is not None:  # not "no change": nothing was read
+                seconds, error = trouble
+                known = f"last known status {job.raw_status}" if job is not None else "no status read yet"
+                self.log.warning("%s %s job %s: could not read its status for %.0f s (%s); %s (%.0f s)",
+                                 self.service, self.kind, self.job_id, seconds, error, known, elapsed)
+            elif job is None:
                 self.log.info("Waiting for %s %s job %s: no status yet (%.0f s)", self.service, self.kind,
                               self.job_id, elapsed)
             else:
@@ -81,6 +87,11 @@ class MediaJobTrigger(BaseTrigger):
 
         try:
             poller = await shared_poller(self.service, self.conn_id)
+        except Exception as exc:  # a missing or broken connection: say so with the job it leaves waiting
+            yield self._event("error", f"cannot read connection {self.conn_id!r} to wait for job {self.job_id} "
+                              f"({type(exc).__name__}: {exc}); the job keeps running at {self.service}", started)
+            return
+        try:
             job = await poller.wait(self.kind, str(self.job_id), deadline=deadline, poll_interval=self.poll_interval,
                                     max_transient_failures=self.max_transient_failures,
                                     heartbeat=self.progress_interval, on_update=progress,

@@ -1,14 +1,14 @@
 """The webhook receiver, mounted on the Airflow 3 API server by the provider's plugin under ``/mediagen``.
 
 Plugin routes get no Airflow authentication, so every request authenticates itself: the connection's
-webhook secret yields the token in the URL (and, optionally, a signature key). Hard limits first (body
+webhook secret yields the token in the URL (and, optionally, a signature key); deliveries and the
+``/states`` read each take a token of their own, so neither opens the other. Hard limits first (body
 size), then authentication, then the documented payload. Accepted deliveries answer 2xx at once (Apex
 wants 2xx within 10 s); rejects get a clear 4xx and record nothing.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -17,10 +17,11 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from ..catalog import SERVICES
+from ..client.secrets import install_log_filter
 from ..hooks.connection import ConnectionSettings, settings_from_connection
-from .payloads import DeliveryError, parse_delivery
+from .payloads import MAX_JOB_ID, DeliveryError, NotJSONError, load_json, parse_delivery
 from .store import DeliveryStore
-from .tokens import SignatureError, receiver_token, tokens_match, verify_signature
+from .tokens import SignatureError, receiver_token, states_token, tokens_match, verify_signature
 
 __all__ = ["MAX_BODY_BYTES", "create_receiver_app"]
 
@@ -59,6 +60,7 @@ def _default_engine() -> Any:
 
 
 def create_receiver_app(get_connection: Any = _default_connection, get_engine: Any = _default_engine) -> FastAPI:
+    install_log_filter()  # the receiver's own log lines (and httpx's) are scrubbed like the clients'
     app = FastAPI(title="mediagen webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
     replay = _ReplayGuard()
     state: dict[str, DeliveryStore] = {}
@@ -79,10 +81,13 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             raise HTTPException(404, "unknown webhook")  # the receiver is off for this connection
         return settings
 
-    def authenticate(service: str, conn_id: str, token: str | None) -> ConnectionSettings:
+    def authenticate(service: str, conn_id: str, token: str | None, *, reading: bool = False) -> ConnectionSettings:
+        """The connection's settings once ``token`` is the one for this door: the delivery token for
+        deliveries, the states token for ``/states`` (never the other way round)."""
         settings = settings_for(service, conn_id)
         assert settings.webhook_secret is not None
-        if not tokens_match(receiver_token(settings.webhook_secret.get(), service, conn_id), token):
+        derive = states_token if reading else receiver_token
+        if not tokens_match(derive(settings.webhook_secret.get(), service, conn_id), token):
             raise HTTPException(401, "bad or missing token")
         return settings
 
@@ -111,9 +116,9 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             if not replay.first_time(f"{service}:{conn_id}:{message_id}"):
                 raise HTTPException(409, "replayed delivery")
         try:
-            job = parse_delivery(service, json.loads(body))
-        except json.JSONDecodeError:
-            raise HTTPException(400, "the body is not JSON") from None
+            job = parse_delivery(service, load_json(body))
+        except NotJSONError as exc:
+            raise HTTPException(400, str(exc)) from None
         except DeliveryError as exc:
             raise HTTPException(422, str(exc)) from None
         verdict = store().record(service, conn_id, job)
@@ -122,12 +127,13 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
     @app.post("/webhooks/{service}/{conn_id}/states")
     async def states(service: str, conn_id: str, request: Request, token: str | None = None) -> JSONResponse:
         body = await limited_body(request)
-        authenticate(service, conn_id, token)
+        authenticate(service, conn_id, token, reading=True)
         try:
-            job_ids = json.loads(body)["job_ids"]
-            assert isinstance(job_ids, list) and all(isinstance(j, str) for j in job_ids)
+            job_ids = load_json(body)["job_ids"]
+            assert isinstance(job_ids, list) and all(isinstance(j, str) and len(j) <= MAX_JOB_ID for j in job_ids)
         except (ValueError, KeyError, TypeError, AssertionError):
-            raise HTTPException(400, 'expected {"job_ids": ["...", ...]}') from None
+            raise HTTPException(400, f'expected {{"job_ids": ["...", ...]}} (ids of at most {MAX_JOB_ID} '
+                                     'characters)') from None
         return JSONResponse({"jobs": store().states(service, conn_id, job_ids[:5000])})
 
     return app

@@ -1,4 +1,4 @@
-"""``mediagen webhook``: register the Airflow webhook receiver with a service, or show its address.
+"""Register the Airflow webhook receiver with a service, or show its address (mediagen webhook).
 
     mediagen webhook register --service apex [--conn-id mediagen_apex_default]
     mediagen webhook show --service ddukddak [--conn-id ...]

@@ -8,7 +8,7 @@ import logging
 import httpx
 
 from ..catalog import Job
-from ..client.secrets import Secret
+from ..client.secrets import Secret, install_log_filter
 
 __all__ = ["DeliveryFeed"]
 
@@ -17,7 +17,9 @@ log = logging.getLogger("airflow_provider_mediagen.webhooks")
 
 class DeliveryFeed:
     def __init__(self, states_url: str, *, interval: float = 0.5, timeout: float = 5.0) -> None:
-        Secret(states_url.rsplit("token=", 1)[-1])  # masked in logs
+        # Held for the feed's lifetime, so the read token stays masked in logs and errors while used.
+        self._token = Secret(states_url.rsplit("token=", 1)[-1])
+        install_log_filter()
         self._url = states_url
         self.interval = interval
         self._http = httpx.AsyncClient(timeout=timeout)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ..client.secrets import Secret
 from ..hooks.connection import ConnectionSettings
-from .tokens import receiver_token
+from .tokens import receiver_token, states_token
 
 __all__ = ["PREFIX", "receiver_url", "states_url"]
 
@@ -17,9 +18,14 @@ def _path(settings: ConnectionSettings, conn_id: str) -> str:
     return f"{PREFIX}/webhooks/{settings.service}/{quote(conn_id, safe='')}"
 
 
-def _token(settings: ConnectionSettings, conn_id: str) -> str:
+def _token(settings: ConnectionSettings, conn_id: str, *, reading: bool = False) -> str:
+    """The delivery token (handed to the service) or, ``reading``, the ``/states`` token (kept inside
+    the Airflow deployment); both registered so logs and errors mask them for as long as they are used."""
     assert settings.webhook_secret is not None
-    return receiver_token(settings.webhook_secret.get(), settings.service, conn_id)
+    derive = states_token if reading else receiver_token
+    token = derive(settings.webhook_secret.get(), settings.service, conn_id)
+    Secret(token)  # registered (kept by the registry, see client.secrets) so log lines mask it
+    return token
 
 
 def receiver_url(settings: ConnectionSettings, conn_id: str) -> str | None:
@@ -30,7 +36,9 @@ def receiver_url(settings: ConnectionSettings, conn_id: str) -> str | None:
 
 
 def states_url(settings: ConnectionSettings, conn_id: str) -> str | None:
+    """The URL triggers and workers read recorded deliveries from, with the read-only states token
+    (the delivery token does not open it), or None when the connection has no webhook setup."""
     base = settings.webhook_internal_url or settings.webhook_base_url
     if not (settings.webhook_secret and base):
         return None
-    return f"{base}{_path(settings, conn_id)}/states?token={_token(settings, conn_id)}"
+    return f"{base}{_path(settings, conn_id)}/states?token={_token(settings, conn_id, reading=True)}"

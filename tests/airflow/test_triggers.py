@@ -176,3 +176,19 @@ async def test_no_read_before_first_read_at_even_after_a_restart(simulator: Any)
     event = await first_event(revive(trigger))
     assert event["status"] == "succeeded" and event["job_id"] == job_id
     assert simulator.counters()["apex"]["demo"]["requests"]["GET /api/jobs"]["200"] >= 1
+
+
+async def test_progress_says_the_service_could_not_be_reached(simulator: Any,
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """Before: "queued (121 s), no change", as if the status had been read (issue: first hour, item 11)."""
+    job_id = submit(simulator)
+    simulator.set_faults([{"service": "apex", "endpoint": "GET /api/jobs", "fault": "status", "status": 503}])
+    trigger = MediaJobTrigger(conn_id="mediagen_apex_default", service="apex", kind="text2video", job_id=job_id,
+                              deadline=time.time() + 2.5, poll_interval=0.05, progress_interval=0.5,
+                              max_transient_failures=1000)
+    event = await first_event(trigger)  # the trigger logs through structlog, to the captured stdout
+    assert event["status"] == "timeout"
+    lines = capfd.readouterr().out.splitlines()
+    unreachable = [line for line in lines if "could not read its status for" in line]
+    assert len(unreachable) >= 3 and "503" in unreachable[-1] and job_id in unreachable[-1]
+    assert not any("no change" in line for line in lines)

@@ -19,7 +19,7 @@ import pytest
 
 from airflow_provider_mediagen.hooks.connection import settings_from_connection
 from airflow_provider_mediagen.webhooks.app import MAX_BODY_BYTES
-from airflow_provider_mediagen.webhooks.tokens import receiver_token, sign
+from airflow_provider_mediagen.webhooks.tokens import receiver_token, sign, states_token
 
 from .conftest import TIME_SCALE, run_dag
 
@@ -81,9 +81,13 @@ def receiver(base: str, service: str, conn_id: str, token: str | None = None) ->
     return f"{base}/mediagen/webhooks/{service}/{conn_id}?token={token}"
 
 
+def states_endpoint(base: str, service: str, conn_id: str, token: str | None = None) -> str:
+    token = token if token is not None else states_token(SECRET, service, conn_id)
+    return f"{base}/mediagen/webhooks/{service}/{conn_id}/states?token={token}"
+
+
 def states(base: str, service: str, conn_id: str, *job_ids: str) -> list[dict[str, Any]]:
-    url = receiver(base, service, conn_id).replace("?token=", "/states?token=")
-    response = httpx.post(url, json={"job_ids": list(job_ids)})
+    response = httpx.post(states_endpoint(base, service, conn_id), json={"job_ids": list(job_ids)})
     response.raise_for_status()
     return response.json()["jobs"]
 
@@ -271,3 +275,88 @@ def test_receiver_settings_come_from_the_connection(api_server: str) -> None:
     settings = settings_from_connection("apex", Connection.get_connection_from_secrets("mediagen_apex_hooks"))
     assert settings.webhook_base_url == api_server and settings.webhook_secret is not None
     assert SECRET not in repr(settings)
+
+
+def test_states_and_delivery_tokens_are_not_interchangeable(api_server: str) -> None:
+    """The delivery token is handed to the service and sits in URLs proxies log: it must not read what
+    was delivered; the states token (kept inside the deployment) must not post deliveries."""
+    service, conn_id = "apex", "mediagen_apex_hooks"
+    delivery, reading = receiver_token(SECRET, service, conn_id), states_token(SECRET, service, conn_id)
+    assert delivery != reading
+    body = {**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": "job-tokens"}}
+    assert httpx.post(receiver(api_server, service, conn_id, token=reading), json=body).status_code == 401
+    assert httpx.post(receiver(api_server, service, conn_id, token=delivery), json=body).status_code == 200
+    ask = {"job_ids": ["job-tokens"]}
+    assert httpx.post(states_endpoint(api_server, service, conn_id, token=delivery), json=ask).status_code == 401
+    answer = httpx.post(states_endpoint(api_server, service, conn_id, token=reading), json=ask)
+    assert answer.status_code == 200 and [j["id"] for j in answer.json()["jobs"]] == ["job-tokens"]
+
+    from airflow.models.connection import Connection
+
+    from airflow_provider_mediagen.webhooks.urls import receiver_url, states_url
+
+    settings = settings_from_connection(service, Connection.get_connection_from_secrets(conn_id))
+    assert receiver_url(settings, conn_id) == receiver(api_server, service, conn_id)
+    assert states_url(settings, conn_id) == states_endpoint(api_server, service, conn_id)
+
+
+def test_receiver_answers_4xx_to_hostile_inputs(api_server: str) -> None:
+    """Deeply nested JSON, bytes that are not UTF-8, non-ASCII signature headers and over-long job ids
+    get a clear 4xx (never a 500) and record nothing."""
+    url = receiver(api_server, "apex", "mediagen_apex_hooks")
+    signed = receiver(api_server, "apex", "mediagen_apex_signed")
+    body = json.dumps(APEX_DONE).encode()
+    now = str(int(time.time())).encode()
+    good = {"webhook-id": b"msg_ok", "webhook-timestamp": now,
+            "webhook-signature": sign(SECRET, "msg_ok", int(now), body).encode()}
+    long_id = "j" * 300
+    cases = {
+        "nested": (url, b"[" * 20_000 + b"]" * 20_000, {}, 400),
+        "nested in an object": (url, b'{"event": "job.completed", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                                {}, 400),
+        "not utf-8": (url, b'{"event": "job.completed", "x": "\xff\xfe"}', {}, 400),
+        "signature": (signed, body, {**good, "webhook-signature": "v1,ünïcödé".encode()}, 401),
+        "signature list": (signed, body, {**good, "webhook-signature": good["webhook-signature"] + " v1,é".encode()},
+                           401),
+        "id": (signed, body, {**good, "webhook-id": "msg_é".encode()}, 401),
+        "timestamp": (signed, body, {**good, "webhook-timestamp": "١٧٠٠".encode()}, 401),
+        "unsigned receiver, signature header": (url, body, {"webhook-signature": "v1,é".encode()}, 401),
+        "long job id": (url, json.dumps({**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": long_id}}).encode(),
+                        {}, 422),
+    }
+    answers = {name: httpx.post(target, content=content, headers={"content-type": "application/json", **headers})
+               for name, (target, content, headers, _) in cases.items()}
+    assert {n: a.status_code for n, a in answers.items()} == {n: c[-1] for n, c in cases.items()}, (
+        {n: a.text[:200] for n, a in answers.items()})
+    assert all(a.json().get("detail") for a in answers.values())  # a reason, not an empty reject
+    reads = [httpx.post(states_endpoint(api_server, "apex", "mediagen_apex_hooks"), content=content)
+             for content in (json.dumps({"job_ids": [long_id]}).encode(), b"[" * 20_000 + b"]" * 20_000,
+                             b'{"job_ids": ["\xff"]}')]
+    assert [r.status_code for r in reads] == [400, 400, 400], [r.text[:200] for r in reads]
+    assert states(api_server, "apex", "mediagen_apex_hooks", "job-a1") == []
+
+
+async def test_forged_completed_delivery_does_not_finish_a_pollable_job(api_server: str, simulator: Any) -> None:
+    """A "completed" delivery posted with the right token before the real job is done (anyone who saw
+    the URL can) only wakes the poller: the service's own read is the verdict, so the wait goes on and
+    ends with the service's real outputs, never the forged URL."""
+    from airflow_provider_mediagen.client import MediaClient
+    from airflow_provider_mediagen.triggers import MediaJobTrigger
+
+    with MediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"], time_scale=TIME_SCALE) as apex:
+        job = apex.submit("video", script="the real one")
+    assert not job.terminal
+    forged_url = "https://forged.invalid/steal.mp4"  # never fetched: triggers do not download
+    forged = {**APEX_DONE, "data": {**APEX_DONE["data"], "jobId": job.id, "type": "video", "outputUrl": forged_url}}
+    answer = httpx.post(receiver(api_server, "apex", "mediagen_apex_hooks"), json=forged)
+    assert answer.status_code == 200 and answer.json()["result"] == "recorded"  # the token was right
+    trigger = MediaJobTrigger(conn_id="mediagen_apex_hooks", service="apex", kind="video", job_id=job.id,
+                              deadline=time.time() + 60, poll_interval=0.2)
+    async for event in trigger.run():
+        payload = event.payload
+        break
+    real = next(j for j in simulator.jobs() if j["id"] == job.id)
+    assert real["status"] == "completed", (real, payload)  # the wait ended when the service said so
+    assert payload["status"] == "succeeded"
+    assert payload["output_urls"] and forged_url not in payload["output_urls"], payload
+    assert [httpx.URL(u).path for u in payload["output_urls"]] == [o["url_path"] for o in real["outputs"]], payload

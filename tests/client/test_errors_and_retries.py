@@ -157,5 +157,10 @@ def test_unknown_status_is_a_protocol_error_never_success() -> None:
     from airflow_provider_mediagen.catalog import SERVICES
 
     protocol = ServiceProtocol(SERVICES["facedub"])
-    with pytest.raises(ProtocolError, match="unknown job status 'done-ish'"):
-        protocol.job("video", {"id": "j1", "status": "done-ish", "output_url": "https://x"})
+    answer = {"id": "j1", "status": "done-ish", "output_url": "https://x"}
+    with pytest.raises(ProtocolError, match="unknown job status 'done-ish'"):  # a status read: retry the read
+        protocol.job("video", answer, protocol.status_call("video", "j1"))
+    # the answer to a submission: the job may exist and was paid for, so never a retryable error
+    with pytest.raises(SubmissionUncertainError, match="unknown job status 'done-ish'.*as job j1") as caught:
+        protocol.job("video", answer)
+    assert not isinstance(caught.value, ProtocolError) and caught.value.job_id == "j1"

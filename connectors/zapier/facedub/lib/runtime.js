@@ -10,9 +10,28 @@ const service = require('./service');
 const baseUrl = (bundle) =>
   String((bundle.authData && bundle.authData.baseUrl) || service.baseUrl).replace(/\/+$/, '');
 
-// Only requests to the service carry the key; output files live on signed URLs elsewhere.
+const parsed = (url) => {
+  try {
+    return new URL(String(url));
+  } catch (e) {
+    return null;
+  }
+};
+
+// Only requests to the service carry the key; output files live on signed URLs elsewhere. URLs are
+// compared parsed, never as text: a text prefix check hands the key to look-alikes such as
+// https://<service-host>.evil.net/ or https://<service-host>@evil.net/. Same origin (protocol, host
+// and port), and within the base URL's path.
+const sendsKeyTo = (url, bundle) => {
+  const target = parsed(url);
+  const base = parsed(baseUrl(bundle));
+  if (!target || !base || base.origin === 'null' || target.origin !== base.origin) return false;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  return prefix === '' || target.pathname === prefix || target.pathname.startsWith(`${prefix}/`);
+};
+
 const addAuthHeader = (request, z, bundle) => {
-  if (bundle.authData && bundle.authData.apiKey && String(request.url).startsWith(baseUrl(bundle))) {
+  if (bundle.authData && bundle.authData.apiKey && sendsKeyTo(request.url, bundle)) {
     request.headers = request.headers || {};
     request.headers.Authorization = `Bearer ${bundle.authData.apiKey}`;
   }
@@ -214,6 +233,7 @@ const resume = async (z, bundle, opKey) => {
 
 module.exports = {
   addAuthHeader,
+  sendsKeyTo,
   raiseForServiceError,
   run,
   search,
