@@ -32,6 +32,12 @@ def build_parser(prog: str = "mediagen sim") -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-loopback-webhooks", action="store_true", help="refuse loopback webhook URLs (the documented SSRF rules)"
     )
+    parser.add_argument(
+        "--deliver-public-webhooks",
+        action="store_true",
+        help="really send webhook deliveries to hosts beyond this machine (default: only loopback receivers "
+        "get them; others are counted as withheld)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     return parser
 
@@ -46,6 +52,8 @@ def load_config(args: argparse.Namespace) -> SimulatorConfig:
         changes["seed"] = args.seed
     if args.no_loopback_webhooks:
         changes["allow_loopback_webhooks"] = False
+    if args.deliver_public_webhooks:
+        changes["deliver_public_webhooks"] = True
     return SimulatorConfig.model_validate({**config.model_dump(), **changes})
 
 

@@ -107,6 +107,11 @@ class SimulatorConfig(BaseModel):
     time_scale: float = Field(default=1.0, gt=0)
     seed: int = 0
     allow_loopback_webhooks: bool = True
+    #: Really send webhook deliveries to hosts beyond this machine. Off by default: a simulator must not
+    #: contact the hosts named in its input (docs examples, generated test data); such deliveries are
+    #: recorded as ``withheld`` instead. Turn it on only to receive deliveries at a public URL (a no-code
+    #: platform's catch hook, say) while trying a workflow against the simulator.
+    deliver_public_webhooks: bool = False
     accounts: list[AccountSpec] = Field(default_factory=list)
     durations: dict[str, float] = Field(default_factory=dict)
     public_base_url: str | None = None

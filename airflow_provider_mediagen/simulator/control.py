@@ -13,8 +13,9 @@
 ``DELETE /_sim/faults``    remove all rules.
 ``POST /_sim/facedub/jwt`` ``{"key": "fdb_...", "ttl": 3600}`` -> ``{"token": "<HS256 JWT>"}``.
 ``GET  /_sim/config``      the running config.
-``POST /_sim/config``      change ``time_scale``, ``durations`` (merged), ``file_url_ttl`` or
-                           ``allow_loopback_webhooks`` at run time (new jobs and windows use it).
+``POST /_sim/config``      change ``time_scale``, ``durations`` (merged), ``file_url_ttl``,
+                           ``allow_loopback_webhooks`` or ``deliver_public_webhooks`` at run time
+                           (new jobs, windows and deliveries use it).
 ``GET  /_sim/jobs``        every job: service, id, kind, status, stage, account, created_at,
                            finished_at, credits (its cost) and outputs (``url_path``, ``filename``,
                            ``sha256`` and ``size`` once the file was generated, else null)
@@ -72,6 +73,7 @@ class ConfigUpdate(BaseModel):
     durations: dict[str, float] | None = None
     file_url_ttl: float | None = Field(default=None, gt=0)
     allow_loopback_webhooks: bool | None = None
+    deliver_public_webhooks: bool | None = None
 
 
 def _invalid(exc: ValidationError) -> HTTPException:
@@ -157,7 +159,7 @@ async def update_config(request: Request) -> dict[str, Any]:
         merged = state.config.model_dump()
         if update.durations is not None:
             merged["durations"] = {**merged["durations"], **update.durations}
-        for name in ("time_scale", "file_url_ttl", "allow_loopback_webhooks"):
+        for name in ("time_scale", "file_url_ttl", "allow_loopback_webhooks", "deliver_public_webhooks"):
             if getattr(update, name) is not None:
                 merged[name] = getattr(update, name)
         new_config = SimulatorConfig.model_validate(merged)

@@ -5,7 +5,8 @@ endpoint got which status, how many jobs and credits, how many webhook attempts.
 valid key are counted under the account name ``anonymous``.
 
 Webhook counters are per HTTP attempt: ``attempted = delivered + failed`` (a retry that succeeds
-adds one failed and one delivered attempt).
+adds one failed and one delivered attempt). ``withheld`` counts deliveries to a host beyond this machine
+that were recorded and not sent (``deliver_public_webhooks`` off): they make no attempt.
 
 The fault counters say how often a money-relevant fault hit (``faults.py``): ``responses_lost``
 (answers thrown away after the handler ran), ``downloads_truncated``, ``urls_expired`` (counted
@@ -32,7 +33,7 @@ def _account_entry() -> dict[str, Any]:
         "jobs_created": 0,
         "credits_charged": 0,
         "credits_refunded": 0,
-        "webhooks": {"attempted": 0, "delivered": 0, "failed": 0},
+        "webhooks": {"attempted": 0, "delivered": 0, "failed": 0, "withheld": 0},
         **dict.fromkeys(FAULT_COUNTERS, 0),
     }
 
@@ -69,6 +70,9 @@ class Counters:
 
     def attacker_hit(self) -> None:
         self.attacker_hits += 1
+
+    def webhook_withheld(self, service: str, account: str) -> None:
+        self._data[service][account]["webhooks"]["withheld"] += 1
 
     def webhook(self, service: str, account: str, delivered: bool) -> None:
         entry = self._data[service][account]["webhooks"]

@@ -40,7 +40,9 @@ class SimState:
         self.files = FileStore(config.file_url_ttl)
         self.fixed_limiter = FixedWindowLimiter(self.clock)
         self.sliding_limiter = SlidingWindowLimiter(self.clock)
-        self.webhooks = WebhookSender(self.clock, self.counters, self.faults)
+        self.webhooks = WebhookSender(
+            self.clock, self.counters, self.faults, deliver_public=lambda: self.config.deliver_public_webhooks
+        )
         #: Signs FaceDub's SSE JWTs; stable for the life of the instance.
         self.jwt_secret = secrets.token_hex(32)
         self.services: dict[str, ServiceDef] = {}

@@ -39,6 +39,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def is_on_this_machine(url: str) -> bool:
+    """Is ``url``'s host ``localhost`` or a loopback IP literal, reached without asking DNS? (Other names
+    under ``.localhost`` are loopback by the rules above, but resolving them may ask a DNS server.)"""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def webhook_url_problem(value: str, allow_loopback: bool) -> str | None:
     """Why ``value`` is not an acceptable webhook URL, or None when it is."""
     try:

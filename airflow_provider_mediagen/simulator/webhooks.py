@@ -24,21 +24,31 @@ Faults (see ``faults.py``), decided per delivery attempt or per successful deliv
 Every HTTP attempt of the service (including duplicates and stale events) is counted: attempted /
 delivered / failed. Forged deliveries are the attacker's, not the service's: they count only as
 ``webhooks_forged``.
+
+Nothing leaves this machine unless asked: a URL that passes the documented rules but whose host is not
+``localhost`` or a loopback address is accepted (the real service would accept it), and each delivery to
+it is recorded, not sent: counted as ``withheld`` (no attempt, no retries) and logged once per host.
+``deliver_public_webhooks`` (``mediagen sim --deliver-public-webhooks``) really sends them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from .clock import Clock
 from .counters import Counters
 from .faults import FaultInjector
+from .urls import is_on_this_machine
+
+log = logging.getLogger(__name__)
 
 MIN_TIMEOUT = 1.0
 #: Real seconds the forger waits for an answer (it does not retry, so there is no schedule to keep).
@@ -65,10 +75,18 @@ USER_AGENT = "mediagen-simulator-webhooks/1"
 class WebhookSender:
     """Sends deliveries without blocking requests; owns the background tasks it starts."""
 
-    def __init__(self, clock: Clock, counters: Counters, faults: FaultInjector) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        counters: Counters,
+        faults: FaultInjector,
+        deliver_public: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._clock = clock
         self._counters = counters
         self._faults = faults
+        self._deliver_public = deliver_public
+        self._withheld_hosts: set[str] = set()
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -93,13 +111,31 @@ class WebhookSender:
 
     def send_forged(self, url: str, payload: dict[str, Any]) -> asyncio.Task[Any]:
         """POST a forged payload once, unsigned and uncounted as an attempt (``webhook_forge``)."""
-        return self._start(self._post(url, payload, {}, FORGE_TIMEOUT))
+        return self._start(self._forge(url, payload))
 
     def _start(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _may_reach(self, url: str) -> bool:
+        """Loopback receivers always; any other host only with ``deliver_public_webhooks`` (logged once
+        per host otherwise, without the path, which may hold a token)."""
+        if is_on_this_machine(url) or self._deliver_public():
+            return True
+        host = urlsplit(url).hostname or url
+        if host not in self._withheld_hosts:
+            self._withheld_hosts.add(host)
+            log.warning(
+                "webhook deliveries to %s are recorded as withheld, not sent: it is not this machine and "
+                "deliver_public_webhooks is off (mediagen sim --deliver-public-webhooks sends them)",
+                host,
+            )
+        return False
+
+    async def _forge(self, url: str, payload: dict[str, Any]) -> bool:
+        return self._may_reach(url) and await self._post(url, payload, {}, FORGE_TIMEOUT)
 
     async def _post(self, url: str, payload: dict[str, Any], headers: dict[str, str], timeout: float) -> bool:
         """One HTTP attempt; True on a 2xx answer."""
@@ -113,6 +149,9 @@ class WebhookSender:
         return False
 
     async def _deliver(self, delivery: Delivery) -> None:
+        if not self._may_reach(delivery.url):
+            self._counters.webhook_withheld(delivery.service, delivery.account)
+            return
         if delivery.after is not None:
             await asyncio.wait({delivery.after})  # never raises for the awaited task's own outcome
         delivered = False

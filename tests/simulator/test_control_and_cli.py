@@ -47,7 +47,7 @@ def test_counters_use_documented_templates(
     }
     entry = counters["facedub"]["demo"]
     assert entry["jobs_created"] == 1 and entry["credits_charged"] == 1
-    assert entry["webhooks"] == {"attempted": 0, "delivered": 0, "failed": 0}
+    assert entry["webhooks"] == {"attempted": 0, "delivered": 0, "failed": 0, "withheld": 0}
 
 
 def test_reset_restores_everything(client: httpx.Client, apex: str, fdb: str, sim: SimulatorServer) -> None:

@@ -91,6 +91,11 @@ def test_ddukddak_ai_video_then_poll(client: httpx.Client, dd: str, sim: Simulat
         lambda: (b := client.get(f"{dd}/ai/videos/{body['uid']}", headers=DD).json())["status"] == "completed" and b
     )
     assert set(done) == {"uid", "status", "video_url"} and done["video_url"].startswith("http")
+    # the docs' webhook_url is a public host: accepted, and its delivery recorded, never sent (the suite's
+    # network guard would fail this test on any lookup of your-server.com)
+    wait_for(lambda: client.get(f"{sim.base_url}/_sim/memory").json()["webhook_tasks"] == 0)
+    hooks = sim.counters()["ddukddak"]["demo"]["webhooks"]
+    assert hooks == {"attempted": 0, "delivered": 0, "failed": 0, "withheld": 1}
 
 
 # --- Apex Studio ---------------------------------------------------------------------------------

@@ -7,7 +7,11 @@ delay) plus ordering and generous upper bounds, never tight timing.
 from __future__ import annotations
 
 import itertools
+import logging
+import socket
+from typing import Any
 
+import anyio._core._sockets as anyio_sockets
 import httpx
 import pytest
 
@@ -51,7 +55,7 @@ def test_ddukddak_template_image_webhook_retries_1_3_9(
     }
     assert all(a.body == payload for a in arrivals)
     counts = wait_for(lambda: (c := sim.counters()["ddukddak"]["demo"]["webhooks"])["attempted"] == 4 and c)
-    assert counts == {"attempted": 4, "delivered": 1, "failed": 3}
+    assert counts == {"attempted": 4, "delivered": 1, "failed": 3, "withheld": 0}
 
 
 def test_ddukddak_gives_up_after_three_retries(
@@ -131,7 +135,7 @@ def test_apex_webhook_retries_10_60_300(
     assert data["metadata"]["width"] == 512 and data["metadata"]["height"] == 256 and "durationMs" in data["metadata"]
     assert event["timestamp"].endswith("Z") and data["completedAt"] == event["timestamp"]
     counts = wait_for(lambda: (c := sim.counters()["apex"]["demo"]["webhooks"])["attempted"] == 4 and c)
-    assert counts == {"attempted": 4, "delivered": 1, "failed": 3}
+    assert counts == {"attempted": 4, "delivered": 1, "failed": 3, "withheld": 0}
 
 
 def test_apex_job_failed_event(client: httpx.Client, apex: str, sim: SimulatorServer, receiver: Receiver) -> None:
@@ -216,7 +220,7 @@ def test_webhook_fail_fault_skips_an_attempt(
     client.post(f"{dd}/images", headers=DD, json={"template": "quote-square", "webhook_url": receiver.url})
     receiver.wait(1)
     counts = wait_for(lambda: (c := sim.counters()["ddukddak"]["demo"]["webhooks"])["delivered"] == 1 and c)
-    assert counts == {"attempted": 2, "delivered": 1, "failed": 1}
+    assert counts == {"attempted": 2, "delivered": 1, "failed": 1, "withheld": 0}
     assert len(receiver.arrivals) == 1
 
 
@@ -244,3 +248,79 @@ def test_webhook_out_of_order_fault(
     arrivals = receiver.wait(4)
     assert arrivals[2].body["event"] == "job.completed"
     assert arrivals[3].body["event"] == "job.processing" and arrivals[3].body["data"]["status"] == "processing"
+
+
+# --- nothing leaves this machine -----------------------------------------------------------------
+def test_public_webhook_url_is_accepted_recorded_and_not_sent(
+    client: httpx.Client, dd: str, apex: str, sim: SimulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A URL that passes the documented rules is accepted as the real service would accept it, but the
+    delivery is withheld: counted, logged once per host (without the path), never sent (the suite's network
+    guard fails this test if the simulator so much as resolves the name)."""
+    caplog.set_level(logging.WARNING, logger="airflow_provider_mediagen.simulator.webhooks")
+    for n in range(2):
+        r = client.post(f"{dd}/images", headers=DD, json={
+            "template": "quote-square", "webhook_url": f"https://hooks.withheld-{sim.port}.example/in/secret{n}"})
+        assert r.status_code == 201
+    r = client.post(f"{apex}/api/settings", headers=APEX, json={"webhookUrl": "https://receiver.example.org/apex"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"{apex}/api/generate/image", headers=APEX, json={"prompt": "a cat", "width": 512, "height": 512})
+    assert r.status_code == 200
+    dd_hooks = wait_for(lambda: (c := sim.counters()["ddukddak"]["demo"]["webhooks"])["withheld"] == 2 and c)
+    apex_hooks = wait_for(lambda: (c := sim.counters()["apex"]["demo"]["webhooks"])["withheld"] == 1 and c)
+    assert dd_hooks == {"attempted": 0, "delivered": 0, "failed": 0, "withheld": 2}
+    assert apex_hooks == {"attempted": 0, "delivered": 0, "failed": 0, "withheld": 1}
+    lines = [rec.getMessage() for rec in caplog.records if "withheld" in rec.getMessage()]
+    assert sum(f"hooks.withheld-{sim.port}.example" in line for line in lines) == 1
+    assert sum("receiver.example.org" in line for line in lines) == 1
+    assert not any("secret" in line for line in lines)
+
+
+def test_loopback_receivers_still_get_deliveries_with_the_switch_off(
+    client: httpx.Client, dd: str, sim: SimulatorServer, receiver: Receiver
+) -> None:
+    assert sim.configure()["deliver_public_webhooks"] is False
+    r = client.post(f"{dd}/images", headers=DD, json={"template": "quote-square", "webhook_url": receiver.url})
+    assert r.status_code == 201
+    receiver.wait(1)
+    counts = wait_for(lambda: (c := sim.counters()["ddukddak"]["demo"]["webhooks"])["delivered"] == 1 and c)
+    assert counts["withheld"] == 0
+
+
+def test_deliver_public_webhooks_really_sends(
+    client: httpx.Client, dd: str, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The opt-in: a delivery to a public name really goes out. A patched resolver maps the name to a raw
+    TCP listener on loopback (so nothing leaves), which records the TLS ClientHello the sender opens with;
+    it carries the public name (SNI). The handshake then fails, so the attempts count as failed."""
+    public = "catch.hooks.example.com"
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(20)
+    # the resolver the simulator's HTTP client asks (httpcore -> anyio; below it the event loop resolves,
+    # in libuv when uvicorn runs on uvloop, so socket.getaddrinfo is not on the path)
+    real = anyio_sockets.getaddrinfo
+
+    async def resolver(host: Any, port: Any, **kwargs: Any) -> Any:
+        named = host.decode() if isinstance(host, bytes) else host
+        return await real("127.0.0.1" if named == public else host, port, **kwargs)
+
+    monkeypatch.setattr(anyio_sockets, "getaddrinfo", resolver)
+    assert sim.configure(deliver_public_webhooks=True)["deliver_public_webhooks"] is True
+    url = f"https://{public}:{listener.getsockname()[1]}/hook"
+    with listener:
+        r = client.post(f"{dd}/images", headers=DD, json={"template": "quote-square", "webhook_url": url})
+        assert r.status_code == 201
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            hello = conn.recv(4096)
+    assert hello[:1] == b"\x16" and public.encode() in hello  # a TLS handshake record naming the host
+    counts = sim.counters()["ddukddak"]["demo"]["webhooks"]
+    assert counts["attempted"] >= 1 and counts["withheld"] == 0
+
+
+def test_the_switch_is_a_cli_flag_and_off_by_default() -> None:
+    from airflow_provider_mediagen.simulator.cli import build_parser, load_config
+
+    assert load_config(build_parser().parse_args([])).deliver_public_webhooks is False
+    assert load_config(build_parser().parse_args(["--deliver-public-webhooks"])).deliver_public_webhooks is True
