@@ -1,4 +1,6 @@
-"""Shared test fixtures: the project's own simulator on loopback, and the sample media files."""
+"""Shared test fixtures: the project's own simulator on loopback, and the sample media files; and the
+network guard (``tests/netguard``): a test that resolves a name but ``localhost`` or connects beyond
+loopback, itself or through a process it started, fails, naming the host and the call site."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .netguard import netguard
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "dags_examples" / "data"
@@ -34,6 +38,35 @@ os.environ.update({
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
     "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
 })
+
+# The network guard, in this process and (through PYTHONPATH's sitecustomize and NODE_OPTIONS) in every
+# Python and node process the suite starts; they all write their attempts to one log, read after each phase.
+NETGUARD_DIR = Path(netguard.__file__).parent
+NETGUARD_LOG = Path(tempfile.mkdtemp(prefix="mediagen-netguard-")) / "attempts.jsonl"
+atexit.register(shutil.rmtree, NETGUARD_LOG.parent, ignore_errors=True)
+os.environ[netguard.LOG_ENV] = str(NETGUARD_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH")) if p)
+os.environ["NODE_OPTIONS"] = " ".join(
+    p for p in (f"--require={NETGUARD_DIR / 'guard.js'}", os.environ.get("NODE_OPTIONS")) if p)
+netguard.install()
+_netguard_offset = 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Fail the phase during which anything tried to leave this host (in any process of the suite)."""
+    global _netguard_offset
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    attempts, _netguard_offset = netguard.read_attempts(str(NETGUARD_LOG), _netguard_offset)
+    if attempts and not report.failed:
+        report.outcome = "failed"
+        report.longrepr = "\n".join(
+            [f"{item.nodeid} ({call.when}): {len(attempts)} attempt(s) to reach beyond loopback:"]
+            + [f"  pid {a['pid']}: {a['kind']} of {a['target']} at {a['site']}" for a in attempts[:20]])
+    elif attempts:
+        report.sections.append(("network guard", "\n".join(f"{a['kind']} of {a['target']}" for a in attempts)))
+
 
 #: Extra accounts every suite may use: other plans, small balances.
 EXTRA_ACCOUNTS = [
