@@ -54,12 +54,15 @@ class AirflowStack:
     :param dags_folder: the one DAG bundle (``examples``) the DAG processor parses.
     :param env: extra environment for every process (``AIRFLOW_CONN_*``, ``AIRFLOW_VAR_*``...).
     :param parallelism: LocalExecutor worker processes (task slots).
+    :param extra_bundles: more DAG bundles, ``name -> folder`` (a test's own DAGs beside the examples).
     """
 
     def __init__(self, home: Path, dags_folder: Path, env: Mapping[str, str] | None = None, *,
-                 parallelism: int = 4, host: str = "127.0.0.1", port: int | None = None) -> None:
+                 parallelism: int = 4, host: str = "127.0.0.1", port: int | None = None,
+                 extra_bundles: Mapping[str, Path] | None = None) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
+        self.bundles = {"examples": self.dags_folder, **{k: Path(v) for k, v in (extra_bundles or {}).items()}}
         self.host = host
         self.port = port or free_port(host)
         self.parallelism = parallelism
@@ -97,8 +100,8 @@ class AirflowStack:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([
-                {"name": "examples", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                 "kwargs": {"path": str(self.dags_folder)}}]),
+                {"name": name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                 "kwargs": {"path": str(folder)}} for name, folder in self.bundles.items()]),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__API__BASE_URL": self.base_url,

@@ -10,8 +10,9 @@ Kinds of fault and where they act:
 
 - request faults, decided when a request arrives (after the endpoint and account are known, before
   authentication errors, rate limits and the handler): ``status`` (answer with that status in the
-  service's error shape, with ``Retry-After`` for 429/503), ``slow`` (wait ``delay`` real seconds,
-  then answer normally), ``drop`` (close the connection without any response), ``malformed``
+  service's error shape, with ``Retry-After`` for 429/503), ``slow`` (receive the request in full, wait
+  ``delay`` real seconds, then handle and answer it normally, even when the client has gone meanwhile,
+  as a server that received it would), ``drop`` (close the connection without any response), ``malformed``
   (200 with a body that is not valid JSON);
 - response faults, decided once the request has passed authentication, rate limit and plan checks,
   just before the handler runs; the handler then runs fully (jobs created, credits charged,

@@ -44,6 +44,23 @@ def error_response(ctx: RequestContext, error: ServiceError) -> Response:
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
+async def received_in_full(receive: Receive) -> Receive:
+    """Read the request now and replay it to the handler later. A server that has received a request
+    handles it even when the client is gone by the time it answers: a ``slow`` answer to a killed client
+    still creates (and charges) the job, which is what a client must be ready for."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
 class Gateway:
     """Pure ASGI middleware applying the pipeline above to service paths."""
 
@@ -97,6 +114,8 @@ class Gateway:
             return
 
         fault = state.faults.request_fault(service.name, ctx.template, ctx.account_name)
+        if fault is not None and fault.fault == "slow":
+            receive = await received_in_full(receive)
         if fault is not None and await self._apply_fault(fault, ctx, scope, receive, counted_send):
             return
 

@@ -121,3 +121,26 @@ def test_job_fail_facedub(client: httpx.Client, fdb: str, sim: SimulatorServer) 
 def test_invalid_rules_refused(client: httpx.Client, sim: SimulatorServer) -> None:
     r = client.post(f"{sim.base_url}/_sim/faults", json=[{"service": "apex", "fault": "explode"}])
     assert r.status_code == 400
+
+
+def test_slow_request_is_handled_even_when_its_client_is_gone(apex: str, sim: SimulatorServer) -> None:
+    """A server that has received a request handles it even if the client hangs up while it waits: the job
+    is created and charged, and only the answer is lost (what a killed worker leaves behind)."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    sim.set_faults([{"service": "apex", "fault": "slow", "delay": 0.5, "count": 1,
+                     "endpoint": "POST /api/generate/image"}])
+    url = urlsplit(apex)
+    body = json.dumps({"prompt": "a cat", "width": 512, "height": 512}).encode()
+    head = (f"POST {url.path}/api/generate/image HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: {APEX['Authorization']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((url.hostname, url.port)) as conn:
+        conn.sendall(head + body)
+        time.sleep(0.1)  # received, now held
+    # the client is gone; the held request is still handled
+    created = wait_for(lambda: (c := sim.counters()["apex"].get("demo", {})).get("jobs_created", 0) == 1 and c)
+    assert created["requests"]["POST /api/generate/image"] == {"200": 1}
+    assert created["credits_charged"] > 0

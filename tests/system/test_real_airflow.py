@@ -4,11 +4,15 @@ SQLite metadata DB, DAG runs triggered through the REST API (JWT from ``/auth/to
 
 The simulator runs in this process on a loopback port the Airflow processes reach; time-scaled so a
 job takes a few seconds. The triggerer is killed (SIGKILL, as a crash) while a job is mid-wait and a
-new one started: the run still succeeds and the simulator saw no second submission.
+new one started: the run still succeeds and the simulator saw no second submission. A task process is
+killed the same way while its POST is in flight, and after the answer but before the job id was recorded:
+the retry, in a new process, finds the job through Apex's job list and the simulator charged one job.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -32,6 +36,11 @@ from ..conftest import ROOT
 pytestmark = pytest.mark.system
 TIME_SCALE = 0.1  # Apex text2video (120 s documented) takes 12 s; nothing takes under 3 s
 RUN_TIMEOUT = 240.0  # a run may include one retry (30 s delay) after an Airflow scheduler race
+#: An Apex account (and connection ``mediagen_apex_<name>``) per kill DAG, so that each one's charges are its
+#: own and the other's job never falls in its submission window (two image jobs of one account within the
+#: reconciliation's clock-skew margin are ambiguous by design: the retry then fails instead of guessing).
+KILL_ACCOUNTS = [{"service": "apex", "key": f"sk_live_{name}", "plan": "enterprise", "name": name}
+                 for name in ("kill_mid", "kill_after")]
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +48,22 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Airfl
     from airflow_provider_mediagen.simulator import SimulatorConfig, SimulatorServer
 
     home = tmp_path_factory.mktemp("airflow-system")
-    config = SimulatorConfig(time_scale=TIME_SCALE, accounts=EXAMPLE_ACCOUNTS,
+    config = SimulatorConfig(time_scale=TIME_SCALE, accounts=[*EXAMPLE_ACCOUNTS, *KILL_ACCOUNTS],
                              durations=job_durations(TIME_SCALE, 3.0))
     with SimulatorServer(config) as sim:
-        env = {**connection_env(sim.urls, sim.keys, TIME_SCALE), **variable_env(str(home / "outputs"))}
-        stack = AirflowStack(home / "home", ROOT / "dags_examples", env, parallelism=4)
+        env = {**connection_env(sim.urls, sim.keys, TIME_SCALE), **variable_env(str(home / "outputs")),
+               **{f"AIRFLOW_CONN_MEDIAGEN_APEX_{a['name'].upper()}": json.dumps({
+                   "conn_type": "mediagen_apex", "host": sim.urls["apex"], "password": a["key"],
+                   "extra": {"time_scale": TIME_SCALE}}) for a in KILL_ACCOUNTS},
+               "MEDIAGEN_KILL_DIR": str(home / "kill")}
+        stack = AirflowStack(home / "home", ROOT / "dags_examples", env, parallelism=4,
+                             extra_bundles={"system_tests": Path(__file__).parent / "dags"})
         try:
             stack.migrate()
             stack.start()
             stack.wait_ready(["mediagen_blog_to_video", "mediagen_ugc_ad", "mediagen_product_photos",
-                              "mediagen_media_postprocess"], timeout=240)
+                              "mediagen_media_postprocess", "mediagen_kill_mid_post",
+                              "mediagen_kill_after_answer"], timeout=240)
             for pool in POOLS:
                 stack.set_pool(*pool)
             yield stack, sim, home / "outputs"
@@ -152,3 +167,53 @@ def test_pool_keeps_facedub_at_two_jobs_and_assets_drive_the_postprocessor(
     made = {ti["map_index"] for ti in stack.task_instances("mediagen_product_photos", photos)
             if ti["state"] == "success"}
     assert len(made) == 3
+
+
+#: The simulator holds the first image POST of the kill account this long (real seconds) before its
+#: handler runs: the task is killed while it waits, and the job is created after the client is gone.
+HOLD = 5.0
+
+
+@pytest.mark.parametrize(("dag_id", "task_id", "account", "faults"), [
+    ("mediagen_kill_mid_post", "mid_post", "kill_mid", [{
+        "service": "apex", "account": "kill_mid", "fault": "slow", "delay": HOLD,
+        "endpoint": "POST /api/generate/image", "count": 1}]),
+    ("mediagen_kill_after_answer", "after_answer", "kill_after", []),
+])
+def test_a_task_process_killed_around_its_submission_pays_once(
+        deployment: tuple[AirflowStack, Any, Path], dag_id: str, task_id: str, account: str,
+        faults: list[dict[str, Any]]) -> None:
+    """SIGKILL, as an OOM kill or an eviction would: no except, no finally. Without the intent record and
+    the reconciliation through ``GET /api/jobs`` the retry would submit a second job."""
+    stack, sim, outputs = deployment
+    sim.set_faults(faults)
+    pid_file = stack.home.parent / "kill" / f"{task_id}.pid"
+
+    def kill_jobs() -> list[dict[str, Any]]:
+        return [j for j in sim.jobs() if j["service"] == "apex" and j["account"] == account]
+
+    before = {j["id"] for j in kill_jobs()}
+    try:
+        stack.unpause(dag_id)
+        run_id = stack.trigger(dag_id)
+        pid = int(stack.wait_until(f"{task_id} to reach its pause point",
+                                   lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=RUN_TIMEOUT,
+                                   interval=0.1))
+        if faults:
+            time.sleep(1.5)  # the POST is on its way and held by the simulator
+            assert not set(j["id"] for j in kill_jobs()) - before, "the job must not exist yet when the task dies"
+        else:
+            assert len({j["id"] for j in kill_jobs()} - before) == 1, "the job must exist when the task dies"
+        os.kill(pid, signal.SIGKILL)
+        run = stack.wait_run(dag_id, run_id, RUN_TIMEOUT)
+    finally:
+        sim.clear_faults()
+    [ti] = stack.task_instances(dag_id, run_id)
+    assert run["state"] == "success" and ti["try_number"] == 2, (run, ti)
+    created = [j for j in kill_jobs() if j["id"] not in before]
+    assert len(created) == 1, created  # one job charged, by the simulator's own count
+    result = stack.xcom(dag_id, run_id, task_id)
+    assert result["job_id"] == created[0]["id"]
+    [written] = [Path(f.removeprefix("file://")) for f in result["outputs"]]
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in (outputs / "kill" / dag_id).iterdir()) == [written.name]
