@@ -22,10 +22,15 @@ from typing import Any
 
 from ..catalog import Job, Service
 
-__all__ = ["CLOCK_SKEW_SECONDS", "Reconciliation", "reconcile"]
+__all__ = ["CLOCK_SKEW_SECONDS", "IN_FLIGHT_GRACE_SECONDS", "Reconciliation", "reconcile"]
 
 #: Tolerance between this machine's clock and the service's ``created_at``.
 CLOCK_SKEW_SECONDS = 30.0
+#: How long after a submission began an empty list is not yet proof that nothing was created: the POST
+#: may still be in flight, or held by the service, when its sender was killed, and the service creates the
+#: job when it gets to it; a list may also lag a just-created job. Within this time the caller waits and
+#: lists again before it submits.
+IN_FLIGHT_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)

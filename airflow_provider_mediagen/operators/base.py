@@ -43,7 +43,7 @@ from ..client import (
     UnsupportedOperationError,
     ValidationError,
 )
-from ..client.reconcile import reconcile
+from ..client.reconcile import IN_FLIGHT_GRACE_SECONDS, reconcile
 from ..hooks.connection import ConnectionConfigError
 from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
@@ -372,9 +372,11 @@ class MediaGenerationOperator(BaseOperator):
                 f"{self.task_id}/state-store/{STATE_KEY}{query}) and clear the task.")
 
     def _reconcile(self, client: MediaClient, store: Any, record: dict[str, Any], request: Any,
-                   context: Any) -> Job | None:
+                   context: Any, grace: bool = True) -> Job | None:
         """An earlier try (or this one) began a submission and recorded no answer: find its job in the
-        service's list, or say why it cannot be known."""
+        service's list, or say why it cannot be known. With ``grace``, an empty list within
+        :data:`IN_FLIGHT_GRACE_SECONDS` of the submission's start is read again once that time has passed
+        (a POST still in flight when its sender died creates its job later)."""
         since = float(record.get("intent_at") or 0.0)
         title = SERVICES[self.service].title
         began = datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds")
@@ -389,6 +391,14 @@ class MediaGenerationOperator(BaseOperator):
         listed = client.list_jobs(self.kind)
         found = reconcile(SERVICES[self.service], self.kind, listed, request.to_wire(), since=since,
                           until=time.time())
+        wait = since + IN_FLIGHT_GRACE_SECONDS - time.time()
+        if grace and found.nothing_created and wait > 0:
+            self.log.info("%s lists no job of the submission that began at %s yet; a request still in flight "
+                          "could create one, so listing again in %.0f s", title, began, wait)
+            time.sleep(wait)
+            listed = client.list_jobs(self.kind)
+            found = reconcile(SERVICES[self.service], self.kind, listed, request.to_wire(), since=since,
+                              until=time.time())
         if found.job is not None:
             job = found.job.model_copy(update={"kind": self.kind})
             self.log.warning("Reconciled the interrupted submission with %s job %s (%s), found by the %s; "
@@ -454,12 +464,13 @@ class MediaGenerationOperator(BaseOperator):
             if self.spec.list is None or store is None:
                 raise
             self.log.warning("%s; looking for the job in %s's job list", exc, SERVICES[self.service].title)
-            found = self._reconcile(client, store, store.get(STATE_KEY) or {}, request, context)
+            found = self._reconcile(client, store, store.get(STATE_KEY) or {}, request, context, grace=False)
             if found is None:
-                raise AirflowException(  # the list says nothing was created: the next try submits again
+                raise AirflowException(  # the next try lists again (after the in-flight grace), then submits
                     f"{self._where()}: the submission's answer was lost ({exc}) and "
-                    f"{SERVICES[self.service].title} lists no matching job, so none was created; "
-                    "the next try submits again") from None
+                    f"{SERVICES[self.service].title} lists no matching job yet; the next try looks again "
+                    f"once {IN_FLIGHT_GRACE_SECONDS:g} s have passed since the submission began, and submits "
+                    "only if there is still none") from None
             return found
         except MediaGenError:
             # The service answered with an error (or the request never left): nothing was created.

@@ -4,6 +4,7 @@ simulator itself recorded. Each fails on the code before the fix (the note in ea
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,23 @@ def test_crash_before_the_post_submits_exactly_once(simulator: Any, tmp_path: Pa
     assert run.state == "success", failures(tmp_path)
     assert tis["image"].try_number == 2
     assert jobs_of(simulator, "apex") == 1
+
+
+def test_a_post_still_in_flight_when_its_sender_died_is_waited_for(simulator: Any, tmp_path: Path) -> None:
+    """The retry starts at once (retry_delay 0) while the dead try's POST is still held by the service: the
+    job list is empty then. Before: the retry took that as "nothing was created", submitted, and the held
+    request created a second job. Now it lists again once the in-flight grace has passed and adopts the one
+    job."""
+    hold = 8.0
+    simulator.set_faults([{"service": "apex", "endpoint": "POST /api/generate/image", "fault": "slow",
+                           "delay": hold, "count": 1}])
+    run, tis = run_dag("money_dies_with_post_in_flight", MONEY)
+    time.sleep(hold)  # the held request (sent on try 1, before the run ended) has surely been handled now
+    assert run.state == "success", failures(tmp_path)
+    assert tis["image"].try_number == 2
+    assert jobs_of(simulator, "apex") == 1
+    [job] = [j for j in simulator.jobs() if j["service"] == "apex"]
+    assert [p.name for p in files(tmp_path, "image")] == [f"{job['id']}-image.png"]
 
 
 def test_crash_after_everything_was_done_reuses_the_result(simulator: Any, tmp_path: Path) -> None:

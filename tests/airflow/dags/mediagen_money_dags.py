@@ -104,6 +104,31 @@ class SlowCrashAfterSubmit(ApexCommercialOperator):
         return job
 
 
+class DiesWithItsPostInFlight(ApexImageOperator):
+    """Its first try sends the POST (which the simulator holds, ``slow``) and dies at once without its
+    answer, as a worker killed mid-request: the service creates the job a few seconds later."""
+
+    def _submit(self, client, request, store, context):  # type: ignore[no-untyped-def]
+        if context["ti"].try_number == 1:
+            import threading
+
+            submit = client.submit
+
+            def send(*args, **kwargs):  # type: ignore[no-untyped-def]
+                try:
+                    submit(*args, **kwargs)
+                except Exception:  # noqa: BLE001 - the dead try never sees its answer
+                    pass
+
+            def send_and_die(*args, **kwargs):  # type: ignore[no-untyped-def]
+                threading.Thread(target=send, args=args, kwargs=kwargs, daemon=True).start()
+                time.sleep(0.5)  # the request is on its way
+                raise RuntimeError("simulated death with the POST in flight")
+
+            client.submit = send_and_die
+        return super()._submit(client, request, store, context)
+
+
 def _out(name: str) -> str:
     return f"{OUT}/{name}"
 
@@ -130,6 +155,10 @@ with DAG("money_store_fails_after_post", schedule=None, default_args=RETRY, tags
 
 with DAG("money_crash_before_post", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
     CrashBeforePost(task_id="image", prompt="never sent", poll_interval=POLL, output_path=_out("image"))
+
+with DAG("money_dies_with_post_in_flight", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
+    DiesWithItsPostInFlight(task_id="image", prompt="in flight", width=320, height=256, poll_interval=POLL,
+                            output_path=_out("image"))
 
 with DAG("money_crash_after_done", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
     CrashAfterDone(task_id="image", prompt="done once", poll_interval=POLL, output_path=_out("image"))
