@@ -330,9 +330,11 @@ class MediaGenerationOperator(BaseOperator):
                              "of paying again. %s With [state_store] clear_on_success = True, clearing a "
                              "successful task generates again.", self.service, self.kind, job_id,
                              self._resubmit_hint(context).replace("submit again", "generate again"))
-        if record.get("result") is not None:
+        if record.get("job") is not None:
+            # The normalized job, not the vendor's answer: that came from a submit answer, a status read, a
+            # list item or a trigger event, each of another shape, and would be misread as a submit answer.
             self.log.info("Reusing %s %s result %s recorded by an earlier try", self.service, self.kind, job_id)
-            return client.protocol.job(self.kind, record["result"])
+            return Job.model_validate(record["job"])
         if not self.spec.pollable:
             self.log.info("Reusing %s %s job %s recorded by an earlier try", self.service, self.kind, job_id)
             return Job(service=self.service, kind=self.kind, id=job_id, status=NormalizedStatus.QUEUED,
@@ -481,7 +483,7 @@ class MediaGenerationOperator(BaseOperator):
         record: dict[str, Any] = {**base, "phase": "submitted", "job_id": job.id, "status": job.raw_status,
                                   "intent_at": intent_at, "submitted_at": time.time()}
         if job.terminal:
-            record["result"] = job.raw
+            record["job"] = job.model_dump(mode="json")
         self._record(store, record)
         return job
 
@@ -554,7 +556,8 @@ class MediaGenerationOperator(BaseOperator):
             # success would make the retry pay again. Airflow's ``[state_store] clear_on_success`` clears it
             # in the same step as the success, so clearing the task then regenerates on purpose.
             self._record(store, {"service": self.service, "kind": self.kind, "phase": "done", "job_id": job.id,
-                                 "status": job.raw_status, "result": job.raw, "finished_at": time.time(),
+                                 "status": job.raw_status, "job": job.model_dump(mode="json"),
+                                 "finished_at": time.time(),
                                  "submitted_at": self._deadline(store) - self.timeout})
         return result
 

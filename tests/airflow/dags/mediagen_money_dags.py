@@ -160,8 +160,10 @@ with DAG("money_dies_with_post_in_flight", schedule=None, default_args=RETRY, ta
     DiesWithItsPostInFlight(task_id="image", prompt="in flight", width=320, height=256, poll_interval=POLL,
                             output_path=_out("image"))
 
-with DAG("money_crash_after_done", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
-    CrashAfterDone(task_id="image", prompt="done once", poll_interval=POLL, output_path=_out("image"))
+for mode in ("deferrable", "worker"):
+    with DAG(f"money_crash_after_done_{mode}", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
+        CrashAfterDone(task_id="image", prompt="done once", poll_interval=POLL, output_path=_out("image"),
+                       deferrable=mode == "deferrable")
 
 with DAG("money_timeout_counts_from_submission", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
     SlowCrashAfterSubmit(task_id="commercial", product="Slow", platform="tv", duration=15, tone="luxury",
