@@ -544,7 +544,10 @@ class MediaGenerationOperator(BaseOperator):
             self._warn_if_fewer_outputs(job)
         written: list[str] = []
         if job.succeeded and self.output_path and job.output_urls:
-            written = write_outputs(client, job, self.spec, destination(self.output_path),
+            # An expired signed URL (a slow download, a reused record) is renewed by re-reading the job,
+            # where the service lets a job be read back.
+            refresh = (lambda: client.get_job(self.kind, job.id)) if self.spec.pollable else None
+            written = write_outputs(client, job, self.spec, destination(self.output_path), refresh=refresh,
                                     stem=checked_output_name(self.service, self.endpoint, self.output_name))
             self.log.info("Wrote %s", ", ".join(written))
         if job.output_urls:

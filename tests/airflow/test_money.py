@@ -4,6 +4,7 @@ simulator itself recorded. Each fails on the code before the fix (the note in ea
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,21 @@ def test_a_recorded_job_the_service_does_not_know_is_never_replaced(simulator: A
     assert run.state == "failed"
     assert jobs_of(simulator, "apex") == 1
     assert "is unknown to Apex Studio" in message and "state-store/mediagen_job" in message
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "worker"])
+def test_an_expired_output_url_is_renewed_and_the_task_succeeds(mode: str, simulator: Any, tmp_path: Path) -> None:
+    """Before: the file host's 403 for an expired signed URL failed the task for good (a final plan error),
+    although the job was done and paid for. Now the job is read again for a fresh URL."""
+    simulator.set_faults([{"service": "apex", "fault": "expire_url", "count": 1}])
+    run, tis = run_dag(f"money_apex_{mode}", MONEY)
+    assert run.state == "success", failures(tmp_path)
+    assert tis["image"].try_number == 1  # before: this try failed, and only a retry (if any) re-read the job
+    apex = simulator.counters()["apex"]["demo"]
+    assert apex["urls_expired"] == 1 and jobs_of(simulator, "apex") == 1
+    [job] = [j for j in simulator.jobs() if j["service"] == "apex"]
+    [written] = files(tmp_path, "image")
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == job["outputs"][0]["sha256"]
 
 
 @pytest.mark.parametrize("mode", ["deferrable", "worker"])
