@@ -124,7 +124,7 @@ class WebhookSender:
         per host otherwise, without the path, which may hold a token)."""
         if is_on_this_machine(url) or self._deliver_public():
             return True
-        host = urlsplit(url).hostname or url
+        host = urlsplit(url).hostname or "(no host)"
         if host not in self._withheld_hosts:
             self._withheld_hosts.add(host)
             log.warning(
