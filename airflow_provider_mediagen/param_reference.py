@@ -30,6 +30,7 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 
 from . import naming
+from .generated_file import write_or_check
 from .catalog import SERVICES, Completion, JobKind, Service, fields
 
 __all__ = ["DOC", "main", "render"]
@@ -519,18 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DOC), help="the file to write or check (default docs/parameters.md)")
     args = parser.parse_args(argv)
     path = Path(args.out)
-    fresh = render()
     current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if args.check:
-        if fresh != current:
-            print(f"{path}: the parameter reference is stale; run python -m airflow_provider_mediagen.param_reference",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if fresh != current:
-        path.write_text(fresh, encoding="utf-8")
-        print(f"updated {path}")
-    return 0
+    return write_or_check(path, render(), current, check=args.check, what="the parameter reference",
+                          command="python -m airflow_provider_mediagen.param_reference")
 
 
 if __name__ == "__main__":

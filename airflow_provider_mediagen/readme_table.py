@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import naming
+from .generated_file import write_or_check
 from .catalog import SERVICES, Completion
 
 BEGIN = "<!-- BEGIN GENERATED: operators (python -m airflow_provider_mediagen.readme_table) -->"
@@ -75,17 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(args.readme)
     text = path.read_text(encoding="utf-8")
-    fresh = updated(text)
-    if args.check:
-        if fresh != text:
-            print(f"{path}: the operator table is stale; run python -m airflow_provider_mediagen.readme_table",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if fresh != text:
-        path.write_text(fresh, encoding="utf-8")
-        print(f"updated {path}")
-    return 0
+    return write_or_check(path, updated(text), text, check=args.check, what="the operator table",
+                          command="python -m airflow_provider_mediagen.readme_table")
 
 
 if __name__ == "__main__":
