@@ -140,6 +140,9 @@ class MediaGenerationOperator(BaseOperator):
                              f"got {poll_interval!r}")
         if not _seconds(timeout) > 0:
             raise ValueError(f"{self._where()}: timeout must be positive, got {timeout!r}")
+        if poll_interval is not None and _seconds(timeout) < poll_interval:
+            raise ValueError(f"{self._where()}: timeout ({_seconds(timeout):g} s) is shorter than poll_interval "
+                             f"({poll_interval:g} s): the job could not be read even once before giving up")
         if emit_service_asset:  # DAGs can schedule on mediagen://<service>/<kind>
             self.outlets = [*self.outlets, service_asset(self.service, self.kind)]
         self.conn_id = conn_id or hook_for(self.service).conn_id

@@ -68,3 +68,16 @@ def test_the_link_of_a_successful_task_is_its_output_url(simulator: Any, tmp_pat
     ti = tis["banner"]
     link = ti.xcom_pull(task_ids="banner", key="_link_MediaOutputLink")
     assert link == ti.xcom_pull(task_ids="banner")["output_urls"][0] and link.startswith("http://127.0.0.1")
+
+
+@pytest.mark.parametrize(("waits", "rule"), [
+    ({"poll_interval": 0}, "poll_interval must be a positive number"),
+    ({"poll_interval": -1}, "poll_interval must be a positive number"),
+    ({"timeout": 0}, "timeout must be positive"),
+    ({"timeout": -5.0}, "timeout must be positive"),
+    ({"timeout": 1, "poll_interval": 5}, r"timeout \(1 s\) is shorter than poll_interval \(5 s\)"),
+])
+def test_impossible_waits_fail_the_parse_naming_the_task(waits: dict[str, Any], rule: str) -> None:
+    """Found when the DAG file is parsed, before anything could be submitted (issue: secrets and edges, 7)."""
+    with pytest.raises(ValueError, match=rf"ApexImageOperator task 'waits': {rule}"):
+        ApexImageOperator(task_id="waits", prompt="x", **waits)
