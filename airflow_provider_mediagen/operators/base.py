@@ -43,7 +43,7 @@ from ..client import (
     UnsupportedOperationError,
     ValidationError,
 )
-from ..client.reconcile import IN_FLIGHT_GRACE_SECONDS, reconcile
+from ..client.reconcile import IN_FLIGHT_GRACE_SECONDS, Reconciliation, reconcile
 from ..hooks.connection import ConnectionConfigError
 from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
@@ -140,8 +140,8 @@ class MediaGenerationOperator(BaseOperator):
                              f"got {poll_interval!r}")
         if not _seconds(timeout) > 0:
             raise ValueError(f"{self._where()}: timeout must be positive, got {timeout!r}")
-        if poll_interval is not None and _seconds(timeout) < poll_interval:
-            raise ValueError(f"{self._where()}: timeout ({_seconds(timeout):g} s) is shorter than poll_interval "
+        if poll_interval is not None and (limit := _seconds(timeout)) < poll_interval:
+            raise ValueError(f"{self._where()}: timeout ({limit:g} s) is shorter than poll_interval "
                              f"({poll_interval:g} s): the job could not be read even once before giving up")
         if emit_service_asset:  # DAGs can schedule on mediagen://<service>/<kind>
             self.outlets = [*self.outlets, service_asset(self.service, self.kind)]
@@ -393,17 +393,17 @@ class MediaGenerationOperator(BaseOperator):
                 f"{title} documents no endpoint listing jobs, so whether a job was created (and charged) "
                 "cannot be checked; nothing was submitted again. " + self._resubmit_hint(context),
                 service=self.service)
-        listed = client.list_jobs(self.kind)
-        found = reconcile(SERVICES[self.service], self.kind, listed, request.to_wire(), since=since,
-                          until=time.time())
+        def look() -> Reconciliation:
+            return reconcile(SERVICES[self.service], self.kind, client.list_jobs(self.kind), request.to_wire(),
+                             since=since, until=time.time())
+
+        found = look()
         wait = since + IN_FLIGHT_GRACE_SECONDS - time.time()
         if grace and found.nothing_created and wait > 0:
             self.log.info("%s lists no job of the submission that began at %s yet; a request still in flight "
                           "could create one, so listing again in %.0f s", title, began, wait)
             time.sleep(wait)
-            listed = client.list_jobs(self.kind)
-            found = reconcile(SERVICES[self.service], self.kind, listed, request.to_wire(), since=since,
-                              until=time.time())
+            found = look()
         if found.job is not None:
             job = found.job.model_copy(update={"kind": self.kind})
             self.log.warning("Reconciled the interrupted submission with %s job %s (%s), found by the %s; "

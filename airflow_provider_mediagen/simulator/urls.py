@@ -46,12 +46,7 @@ def is_on_this_machine(url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower().rstrip(".")
     except ValueError:
         return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return _is_loopback(host) and not host.endswith(".localhost")
 
 
 def webhook_url_problem(value: str, allow_loopback: bool) -> str | None:
