@@ -47,8 +47,8 @@ from ..client.reconcile import IN_FLIGHT_GRACE_SECONDS, Reconciliation, reconcil
 from ..hooks.connection import ConnectionConfigError
 from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
-from ..webhooks.feed import fetch_sync
-from ..webhooks.urls import receiver_url, states_url
+from ..webhooks.feed import fetch_sync, job_of_intent_sync
+from ..webhooks.urls import new_intent_id, receiver_url, states_url, with_intent
 from .links import MediaOutputLink
 from .outputs import destination, write_outputs
 from .output_location import checked_destination, checked_output_name
@@ -213,6 +213,7 @@ class MediaGenerationOperator(BaseOperator):
     # --- the lifecycle --------------------------------------------------------------------------
 
     _job_id: str | None = None  # the job of this run, once known (for messages)
+    _receiver: str | None = None  # the receiver URL this operator put in the request, if it did
 
     def execute(self, context: Any) -> dict[str, Any]:
         try:
@@ -304,6 +305,7 @@ class MediaGenerationOperator(BaseOperator):
         takes_url = "webhook_url" in type(request).model_fields
         if takes_url and url and getattr(request, "webhook_url", None) is None:
             request = request.model_copy(update={"webhook_url": url})
+            self._receiver = url
         if self.wait_for_completion and not self.spec.pollable and Completion.SYNC not in self.spec.completion:
             if not (url and takes_url):
                 raise reject(self.service, self.endpoint, "wait_for_completion",
@@ -387,6 +389,8 @@ class MediaGenerationOperator(BaseOperator):
         began = datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds")
         window = f"submission window from {began}"
         if self.spec.list is None:
+            if record.get("intent_id") and states_url(self.hook.settings, self.conn_id):
+                return self._await_intent(client, store, record, context)
             raise SubmissionUncertainError(
                 f"a submission of a {title} {self.spec.title} job began at {began} and no answer was recorded "
                 "(the worker was killed, or the answer was lost). "
@@ -423,6 +427,43 @@ class MediaGenerationOperator(BaseOperator):
             f"{'' if found.complete else '; the list does not reach back to the window'}). Nothing was "
             "submitted again. " + self._resubmit_hint(context), service=self.service)
 
+    def _await_intent(self, client: MediaClient, store: Any, record: dict[str, Any], context: Any) -> Job:
+        """A service without a job list, a submission without a recorded answer, and a receiver URL that
+        named the submission: its delivery (sent when the job finishes) says which job it created. Asked
+        of the receiver until the task's timeout, counted from the submission; none by then is uncertain
+        (the POST may never have arrived), never a reason to pay again on our own."""
+        url = states_url(self.hook.settings, self.conn_id)
+        assert url is not None and record.get("intent_id")
+        since = float(record.get("intent_at") or time.time())
+        deadline = since + self.timeout
+        title = SERVICES[self.service].title
+        self.log.info("Waiting up to %.0f s for the webhook delivery naming the submission that began at %s",
+                      max(0.0, deadline - time.time()),
+                      datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds"))
+        while True:
+            found = job_of_intent_sync(url, record["intent_id"])
+            if found is not None:
+                break
+            if time.time() >= deadline:
+                began = datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds")
+                raise SubmissionUncertainError(
+                    f"a submission of a {title} {self.spec.title} job began at {began} and no answer was "
+                    f"recorded; no webhook delivery named it within the task's timeout ({self.timeout:.0f} s), "
+                    f"and {title} documents no endpoint listing jobs, so whether a job was created (and "
+                    "charged) cannot be checked; nothing was submitted again. " + self._resubmit_hint(context),
+                    service=self.service)
+            time.sleep(min(2.0, max(0.05, self.timeout / 100)))
+        self._job_id = found.id
+        self.log.warning("The webhook delivery for the submission that began at %s names %s job %s (%s); "
+                         "reusing it", datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds"),
+                         title, found.id, found.raw_status)
+        self._record(store, {**record, "phase": "submitted", "job_id": found.id, "status": found.raw_status,
+                             "reconciled": True, "submitted_at": since})
+        if self.spec.pollable:  # the delivery is a wake-up: the service's own read says how the job stands
+            return Job(service=self.service, kind=self.kind, id=found.id, status=NormalizedStatus.QUEUED,
+                       raw_status="unknown")
+        return found.model_copy(update={"kind": self.kind})
+
     def _guard_credits(self, client: MediaClient, request: Any) -> None:
         if not (self.check_credits or self.max_credits is not None):
             return
@@ -452,7 +493,14 @@ class MediaGenerationOperator(BaseOperator):
         which the next try reconciles; an answer that cannot be read is never a reason to submit again."""
         base = {"service": self.service, "kind": self.kind}
         intent_at = time.time()
-        self._record(store, {**base, "phase": "intent", "job_id": None, "intent_at": intent_at})
+        intent_id = None
+        if self._receiver is not None and getattr(request, "webhook_url", None) == self._receiver:
+            # The delivery names this submission: the one way a service without a job list can tell
+            # which job a lost answer created.
+            intent_id = new_intent_id()
+            request = request.model_copy(update={"webhook_url": with_intent(self._receiver, intent_id)})
+        intent = {**base, "phase": "intent", "job_id": None, "intent_at": intent_at, "intent_id": intent_id}
+        self._record(store, intent)
         try:
             with self._open_files() as files:
                 job = client.submit(self.kind, request, **files)
@@ -466,6 +514,9 @@ class MediaGenerationOperator(BaseOperator):
                 self.log.warning("%s; reading job %s for its real status", exc, exc.job_id)
                 return Job(service=self.service, kind=self.kind, id=exc.job_id, status=NormalizedStatus.QUEUED,
                            raw_status="unknown")
+            if self.spec.list is None and intent_id is not None:
+                self.log.warning("%s; waiting for the webhook delivery that names this submission", exc)
+                return self._await_intent(client, store, intent, context)
             if self.spec.list is None or store is None:
                 raise
             self.log.warning("%s; looking for the job in %s's job list", exc, SERVICES[self.service].title)

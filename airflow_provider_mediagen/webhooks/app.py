@@ -21,6 +21,7 @@ from ..client.secrets import install_log_filter
 from ..hooks.connection import ConnectionSettings, settings_from_connection
 from .payloads import MAX_JOB_ID, DeliveryError, NotJSONError, load_json, parse_delivery
 from .store import DeliveryStore
+from .urls import INTENT_ID
 from .tokens import SignatureError, receiver_token, states_token, tokens_match, verify_signature
 
 __all__ = ["MAX_BODY_BYTES", "create_receiver_app"]
@@ -103,9 +104,12 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
         return body
 
     @app.post("/webhooks/{service}/{conn_id}")
-    async def deliver(service: str, conn_id: str, request: Request, token: str | None = None) -> JSONResponse:
+    async def deliver(service: str, conn_id: str, request: Request, token: str | None = None,
+                      intent: str | None = None) -> JSONResponse:
         body = await limited_body(request)
         settings = authenticate(service, conn_id, token)
+        if intent is not None and not INTENT_ID.fullmatch(intent):
+            raise HTTPException(422, "intent must be 32 lowercase hex digits")
         assert settings.webhook_secret is not None
         signed = "webhook-signature" in request.headers
         if signed or settings.require_signature:
@@ -121,7 +125,7 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             raise HTTPException(400, str(exc)) from None
         except DeliveryError as exc:
             raise HTTPException(422, str(exc)) from None
-        verdict = store().record(service, conn_id, job)
+        verdict = store().record(service, conn_id, job, intent)
         return JSONResponse({"result": verdict, "job_id": job.id, "status": job.status.value})
 
     @app.post("/webhooks/{service}/{conn_id}/states")
@@ -129,11 +133,16 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
         body = await limited_body(request)
         authenticate(service, conn_id, token, reading=True)
         try:
-            job_ids = load_json(body)["job_ids"]
+            asked = load_json(body)
+            job_ids, intents = asked["job_ids"], asked.get("intents", [])
             assert isinstance(job_ids, list) and all(isinstance(j, str) and len(j) <= MAX_JOB_ID for j in job_ids)
-        except (ValueError, KeyError, TypeError, AssertionError):
-            raise HTTPException(400, f'expected {{"job_ids": ["...", ...]}} (ids of at most {MAX_JOB_ID} '
-                                     'characters)') from None
-        return JSONResponse({"jobs": store().states(service, conn_id, job_ids[:5000])})
+            assert isinstance(intents, list) and all(isinstance(i, str) and INTENT_ID.fullmatch(i) for i in intents)
+        except (ValueError, KeyError, TypeError, AttributeError, AssertionError):
+            raise HTTPException(400, f'expected {{"job_ids": ["...", ...], "intents": ["...", ...]}} (job ids of '
+                                     f'at most {MAX_JOB_ID} characters, intents of 32 hex digits)') from None
+        answer: dict[str, Any] = {"jobs": store().states(service, conn_id, job_ids[:5000])}
+        if intents:
+            answer["intents"] = store().by_intent(service, conn_id, intents[:5000])
+        return JSONResponse(answer)
 
     return app

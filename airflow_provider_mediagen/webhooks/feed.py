@@ -10,7 +10,7 @@ import httpx
 from ..catalog import Job
 from ..client.secrets import Secret, install_log_filter
 
-__all__ = ["DeliveryFeed"]
+__all__ = ["DeliveryFeed", "fetch_sync", "job_of_intent_sync"]
 
 log = logging.getLogger("airflow_provider_mediagen.webhooks")
 
@@ -50,3 +50,15 @@ def fetch_sync(states_url: str, job_ids: list[str], *, timeout: float = 5.0) -> 
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         log.warning("webhook receiver unreachable (%s); will ask again", type(exc).__name__)
         return []
+
+
+def job_of_intent_sync(states_url: str, intent_id: str, *, timeout: float = 5.0) -> Job | None:
+    """The job a delivery said the submission ``intent_id`` created, once one has arrived."""
+    try:
+        response = httpx.post(states_url, json={"job_ids": [], "intents": [intent_id]}, timeout=timeout)
+        response.raise_for_status()
+        found = response.json().get("intents", {}).get(intent_id)
+        return None if found is None else Job.model_validate(found)
+    except (httpx.HTTPError, ValueError, KeyError, AttributeError) as exc:
+        log.warning("webhook receiver unreachable (%s); will ask again", type(exc).__name__)
+        return None

@@ -3,15 +3,29 @@ triggers read. Pure string work, shared by operators, triggers and the CLI."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from urllib.parse import quote
 
 from ..client.secrets import Secret
 from ..hooks.connection import ConnectionSettings
 from .tokens import receiver_token, states_token
 
-__all__ = ["PREFIX", "receiver_url", "states_url"]
+__all__ = ["INTENT_ID", "PREFIX", "new_intent_id", "receiver_url", "states_url", "with_intent"]
 
 PREFIX = "/mediagen"
+INTENT_ID = re.compile(r"[0-9a-f]{32}")  # what the receiver accepts as a submission's id
+
+
+def new_intent_id() -> str:
+    return uuid.uuid4().hex
+
+
+def with_intent(url: str, intent_id: str) -> str:
+    """A receiver URL that names one submission, so its delivery can say which job the submission
+    created even when the submit's own answer was lost."""
+    assert INTENT_ID.fullmatch(intent_id)
+    return f"{url}&intent={intent_id}"
 
 
 def _path(settings: ConnectionSettings, conn_id: str) -> str:

@@ -147,6 +147,76 @@ def test_signed_delivery_replay_and_duplicates(api_server: str) -> None:
     assert job["status"] == "succeeded" and job["output_urls"] == ["https://storage.example/x.mp4"]
 
 
+def test_a_delivery_names_its_submission(api_server: str) -> None:
+    """The ``intent`` in a receiver URL is kept with the job it delivered, whichever delivery brought it,
+    and read back by intent; a malformed one is refused and records nothing."""
+    dd = receiver(api_server, "ddukddak", "mediagen_ddukddak_hooks")
+    intent, other = "0" * 31 + "a", "f" * 32
+    pending = {"uid": "vid_i", "status": "pending", "video_url": None}
+    done = {"uid": "vid_i", "status": "completed", "video_url": "https://storage.example/i.mp4"}
+    assert httpx.post(dd, json=pending).json()["result"] == "recorded"
+    assert httpx.post(f"{dd}&intent={intent}", json=done).json()["result"] == "recorded"
+    for bad in ("ABC", "0" * 33, "../x", ""):
+        assert httpx.post(f"{dd}&intent={bad}", json={**done, "uid": "vid_bad"}).status_code == 422, bad
+    asked = httpx.post(states_endpoint(api_server, "ddukddak", "mediagen_ddukddak_hooks"),
+                       json={"job_ids": ["vid_bad"], "intents": [intent, other]})
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["jobs"] == []
+    assert list(asked.json()["intents"]) == [intent]
+    assert asked.json()["intents"][intent]["id"] == "vid_i"
+    assert asked.json()["intents"][intent]["status"] == "succeeded"
+    for bad_read in ({"job_ids": [], "intents": ["nope"]}, {"job_ids": [], "intents": "0" * 32}):
+        read = httpx.post(states_endpoint(api_server, "ddukddak", "mediagen_ddukddak_hooks"), json=bad_read)
+        assert read.status_code == 400, read.text
+    # the delivery token does not read intents either
+    assert httpx.post(states_endpoint(api_server, "ddukddak", "mediagen_ddukddak_hooks",
+                                      token=receiver_token(SECRET, "ddukddak", "mediagen_ddukddak_hooks")),
+                      json={"job_ids": [], "intents": [intent]}).status_code == 401
+
+
+def test_a_delivery_table_of_an_earlier_version_gains_the_intent_column(tmp_path: Any) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    from airflow_provider_mediagen.catalog import Job, NormalizedStatus
+    from airflow_provider_mediagen.webhooks.store import DeliveryStore
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as db:  # the table as the first version made it
+        db.execute(text("CREATE TABLE mediagen_webhook_delivery (id INTEGER PRIMARY KEY, service VARCHAR(32) NOT "
+                        "NULL, conn_id VARCHAR(250) NOT NULL, job_id VARCHAR(250) NOT NULL, status VARCHAR(16) NOT "
+                        "NULL, job TEXT NOT NULL, deliveries INTEGER NOT NULL, updated_at FLOAT NOT NULL)"))
+        db.execute(text("INSERT INTO mediagen_webhook_delivery VALUES (1, 'ddukddak', 'c', 'old', 'succeeded', "
+                        "'{}', 1, 0)"))
+    store = DeliveryStore(engine)
+    assert "intent_id" in {c["name"] for c in inspect(engine).get_columns("mediagen_webhook_delivery")}
+    job = Job(service="ddukddak", kind="ai_image", id="new", status=NormalizedStatus.SUCCEEDED,
+              raw_status="completed")
+    assert store.record("ddukddak", "c", job, "a" * 32) == "recorded"
+    assert store.by_intent("ddukddak", "c", ["a" * 32])["a" * 32]["id"] == "new"
+    assert store.count("ddukddak", "c") == 2
+    DeliveryStore(engine)  # a second start finds the column and leaves the table alone
+
+
+@pytest.mark.parametrize("dag_id", ["mediagen_webhook_ddukddak_lost_answer", "mediagen_webhook_ddukddak_store_fails"])
+def test_ddukddak_lost_answer_is_adopted_through_the_delivery_that_names_it(dag_id: str, api_server: str,
+                                                                           simulator: Any, tmp_path: Any) -> None:
+    """Ddukddak lists no jobs. Before: an answer lost after the job was created failed the task for good
+    ("no answer was recorded"), and a job id the state store could not keep left the retry nothing to go
+    on: paid, no file. Now the receiver URL names the submission, and its delivery names the job."""
+    lost = dag_id.endswith("lost_answer")
+    if lost:
+        simulator.set_faults([{"service": "ddukddak", "endpoint": endpoint, "fault": "lose_response", "count": 1}
+                              for endpoint in ("POST /videos", "POST /ai/images")])
+    run, tis = _run(dag_id)
+    tasks = ["promo", "ai_image"] if lost else ["ai_image"]
+    assert {t: tis[t].try_number for t in tasks} == {t: 1 if lost else 2 for t in tasks}
+    made = [j for j in simulator.jobs() if j["service"] == "ddukddak"]
+    assert len(made) == len(tasks) == simulator.counters()["ddukddak"]["demo"]["jobs_created"]
+    for task in tasks:
+        written = list((tmp_path / "out" / task).iterdir())
+        assert len(written) == 1 and written[0].name.split("-")[0] in {j["id"] for j in made}, written
+
+
 def _apex_reads(simulator: Any) -> int:
     return sum(simulator.counters()["apex"]["demo"]["requests"].get("GET /api/jobs", {}).values())
 
