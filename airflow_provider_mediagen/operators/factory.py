@@ -9,7 +9,9 @@ source) gives IDEs the same view statically.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import re
 from typing import Any
 
 from .. import naming
@@ -92,4 +94,34 @@ def build_operator(service_name: str, kind_name: str) -> type[MediaGenerationOpe
         "template_fields": (*fields, *files, *MediaGenerationOperator.common_template_fields),
         "template_fields_renderers": renderers,
     }
-    return type(name, (MediaGenerationOperator,), namespace)  # type: ignore[return-value]
+    cls = type(name, (MediaGenerationOperator,), namespace)
+    cls.__init__ = _naming_missing_arguments(cls, service, kind)  # type: ignore[method-assign]
+    return cls  # type: ignore[return-value]
+
+
+_MISSING = re.compile(r"missing keyword arguments? (.+)")
+
+
+def _naming_missing_arguments(cls: type, service: Service, kind: JobKind) -> Any:
+    """Airflow's own check of required arguments (after ``default_args`` are merged) says only
+    "missing keyword argument 'prompt'": the same check, with the operator, the task and the endpoint
+    named, so a DAG import error points at the task to fix."""
+    checked = cls.__init__
+    endpoint = service.endpoint(kind.submit)
+
+    @functools.wraps(checked)
+    def __init__(self: MediaGenerationOperator, *args: Any, **kwargs: Any) -> None:
+        try:
+            checked(self, *args, **kwargs)
+        except TypeError as exc:
+            missing = _MISSING.fullmatch(str(exc))
+            if missing is None:
+                raise
+            raise TypeError(f"{cls.__name__} task {kwargs.get('task_id', '<no task_id>')!r}: missing required "
+                            f"parameter(s) {missing.group(1)} ({service.name} {endpoint.method} {endpoint.path}); "
+                            "nothing was submitted") from None
+
+    # Airflow sets XComArg dependencies once, in the wrapper whose ``__init__.__wrapped__`` is the class's
+    # own ``__init__``: point there, past Airflow's wrapper, or XComArg inputs would lose their upstreams.
+    __init__.__wrapped__ = checked.__wrapped__  # type: ignore[attr-defined]
+    return __init__

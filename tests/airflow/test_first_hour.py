@@ -81,3 +81,24 @@ def test_impossible_waits_fail_the_parse_naming_the_task(waits: dict[str, Any], 
     """Found when the DAG file is parsed, before anything could be submitted (issue: secrets and edges, 7)."""
     with pytest.raises(ValueError, match=rf"ApexImageOperator task 'waits': {rule}"):
         ApexImageOperator(task_id="waits", prompt="x", **waits)
+
+
+def test_a_missing_required_parameter_names_the_task_at_parse_time() -> None:
+    """Before: Airflow's own "missing keyword arguments 'model', 'prompt'", naming no task or operator."""
+    from airflow.sdk import DAG
+
+    from airflow_provider_mediagen.operators import DdukddakAIImageOperator
+
+    with DAG("first_hour_missing", schedule=None):
+        with pytest.raises(TypeError) as caught:
+            DdukddakAIImageOperator(task_id="thumb")
+        assert str(caught.value) == ("DdukddakAIImageOperator task 'thumb': missing required parameter(s) "
+                                     "'model', 'prompt' (ddukddak POST /ai/images); nothing was submitted")
+        with pytest.raises(TypeError, match="task 'thumb2': missing required parameter\\(s\\) 'prompt' "):
+            DdukddakAIImageOperator(task_id="thumb2", model="gemini-2.5-flash-image")
+    with DAG("first_hour_defaults", schedule=None, default_args={"prompt": "from default_args"}):
+        made = DdukddakAIImageOperator(task_id="thumb", model="gemini-2.5-flash-image")  # still merged first
+        assert made.prompt == "from default_args"
+        upstream = ApexImageOperator(task_id="upstream", prompt="x")
+        fed = DdukddakAIImageOperator(task_id="fed", model="gemini-2.5-flash-image", prompt=upstream.output)
+        assert fed.upstream_task_ids == {"upstream"}  # an XComArg input still sets its upstream
