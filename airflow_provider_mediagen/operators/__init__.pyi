@@ -27,6 +27,7 @@ class DdukddakTemplateImageOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -51,6 +52,7 @@ class DdukddakTemplateVideoOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -77,6 +79,7 @@ class DdukddakAIImageOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -104,6 +107,7 @@ class DdukddakAIVideoOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -133,6 +137,7 @@ class ApexImageOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -161,6 +166,7 @@ class ApexVideoOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -187,6 +193,7 @@ class ApexVoiceOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -214,6 +221,7 @@ class ApexAvatarOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -242,6 +250,7 @@ class ApexClipOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -267,6 +276,7 @@ class ApexBRollOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -293,6 +303,7 @@ class ApexText2VideoOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -325,6 +336,7 @@ class ApexCommercialOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -349,6 +361,7 @@ class ApexTranslateOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -376,6 +389,7 @@ class ApexInstantAdOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -404,6 +418,7 @@ class ApexPhotoshootOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -427,6 +442,7 @@ class ApexVoiceCloneOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -450,6 +466,7 @@ class ApexOutboundCallOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -476,6 +493,7 @@ class ApexVoiceAgentOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...
 
@@ -500,5 +518,6 @@ class FaceDubVideoOperator(MediaGenerationOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None: ...

@@ -105,6 +105,8 @@ class MediaGenerationOperator(BaseOperator):
     :param reserve_credits: with ``check_credits``: fail if the balance would drop below this.
     :param max_transient_failures: consecutive failed status reads tolerated while waiting.
     :param emit_service_asset: also emit an event on the asset ``mediagen://<service>/<kind>``.
+    :param strict_outputs: fail the task (after writing what came back) when a job asked for several
+        outputs returns fewer; by default that is a warning, since the job was charged either way.
     """
 
     service: ClassVar[str] = ""
@@ -132,6 +134,7 @@ class MediaGenerationOperator(BaseOperator):
         reserve_credits: float = 0.0,
         max_transient_failures: int = 10,
         emit_service_asset: bool = False,
+        strict_outputs: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -156,6 +159,7 @@ class MediaGenerationOperator(BaseOperator):
         self.max_credits = max_credits
         self.reserve_credits = reserve_credits
         self.max_transient_failures = max_transient_failures
+        self.strict_outputs = strict_outputs
         request = dict(request or {})
         unknown = set(request) - {*self.request_fields, *self.file_fields}
         if unknown:
@@ -594,8 +598,7 @@ class MediaGenerationOperator(BaseOperator):
         if job.status is NormalizedStatus.FAILED:
             raise AirflowException(f"{self._where(job.id)}: {self.service} {self.kind} job {job.id} failed: "
                                    f"{job.error or job.raw_status}")
-        if job.succeeded:
-            self._warn_if_fewer_outputs(job)
+        fewer = self._warn_if_fewer_outputs(job) if job.succeeded else None
         written: list[str] = []
         if job.succeeded and self.output_path and job.output_urls:
             # An expired signed URL (a slow download, a reused record) is renewed by re-reading the job,
@@ -607,6 +610,10 @@ class MediaGenerationOperator(BaseOperator):
         if job.output_urls:
             MediaOutputLink.remember(self, job.output_urls[0])
         result = self._result(job, written)
+        if fewer is not None and self.strict_outputs:
+            # After the files were written and before the success is recorded: a retry reuses the job (no
+            # second charge) and fails the same way; the files stay for whoever wants them.
+            raise AirflowFailException(f"{fewer} (strict_outputs=True)")
         if job.succeeded:
             self._emit_asset_events(context, result)
             # Kept, marked done, never deleted here: a crash between a delete and Airflow recording the
@@ -618,16 +625,20 @@ class MediaGenerationOperator(BaseOperator):
                                  "submitted_at": self._deadline(store) - self.timeout})
         return result
 
-    def _warn_if_fewer_outputs(self, job: Job) -> None:
+    def _warn_if_fewer_outputs(self, job: Job) -> str | None:
         """The docs are silent on how a job asking for several files returns them (Apex photoshoot
-        ``count``): say so when fewer came back than were asked for, since the credits are charged anyway."""
+        ``count``): say so when fewer came back than were asked for, since the credits are charged anyway.
+        Returns the warning, if there was one."""
         field = self.spec.outputs_field
         asked = getattr(self, field, None) if field else None
-        if isinstance(asked, int) and asked > len(job.output_urls):
-            self.log.warning("%s: asked for %d outputs (%s=%d) but %s returned %d file(s); the job was charged "
-                             "%s credits. The docs do not say how several outputs come back (docs/parameters.md).",
-                             self._where(job.id), asked, field, asked, SERVICES[self.service].title,
-                             len(job.output_urls), "unknown" if job.credits is None else f"{job.credits:g}")
+        if not (isinstance(asked, int) and asked > len(job.output_urls)):
+            return None
+        message = (f"{self._where(job.id)}: asked for {asked} outputs ({field}={asked}) but "
+                   f"{SERVICES[self.service].title} returned {len(job.output_urls)} file(s); the job was charged "
+                   f"{'unknown' if job.credits is None else f'{job.credits:g}'} credits. The docs do not say how "
+                   "several outputs come back (docs/parameters.md).")
+        self.log.warning("%s", message)
+        return message
 
     def _result(self, job: Job, written: list[str]) -> dict[str, Any]:
         return {

@@ -53,6 +53,17 @@ def test_fewer_outputs_than_asked_for_are_warned_about(simulator: Any, tmp_path:
     assert "asked for 2 outputs (count=2) but Apex Studio returned 1 file(s)" in out + err
 
 
+def test_fewer_outputs_fail_the_task_with_strict_outputs(simulator: Any, tmp_path: Path,
+                                                         capfd: pytest.CaptureFixture[str]) -> None:
+    """Asked for it: the task fails for good (no retry, so no second charge), keeping the file it got."""
+    run, tis = run_dag("first_hour_fewer_outputs_strict", DAGS)
+    assert run.state == "failed" and tis["shoot"].try_number == 1  # retries=2 not spent
+    out, err = capfd.readouterr()
+    assert "returned 1 file(s); the job was charged" in out + err and "(strict_outputs=True)" in out + err
+    assert simulator.counters()["apex"]["demo"]["jobs_created"] == 1
+    assert len(list((tmp_path / "out" / "strict").iterdir())) == 1
+
+
 def test_a_try_failing_before_it_has_a_url_logs_no_xcom_error(simulator: Any, tmp_path: Path,
                                                               capfd: pytest.CaptureFixture[str]) -> None:
     """Before: Airflow's end-of-try link push read the link XCom back and logged 'XCom not found'."""

@@ -30,5 +30,11 @@ with DAG("first_hour_fewer_outputs", schedule=None, default_args=ONCE, tags=["me
     ApexPhotoshootOperator(task_id="shoot", product_image="https://example.com/mug.jpg", background="studio-white",
                            angle="front", lighting="studio", count=2, poll_interval=POLL, output_path=f"{OUT}/shoot")
 
+with DAG("first_hour_fewer_outputs_strict", schedule=None, tags=["mediagen-test"],
+         default_args={"retries": 2, "retry_delay": timedelta(seconds=0)}):
+    ApexPhotoshootOperator(task_id="shoot", product_image="https://example.com/mug.jpg", background="studio-white",
+                           angle="front", lighting="studio", count=2, poll_interval=POLL, output_path=f"{OUT}/strict",
+                           strict_outputs=True)
+
 with DAG("first_hour_fails_early", schedule=None, default_args=ONCE, tags=["mediagen-test"]):
     ApexImageOperator(task_id="no_key", prompt="x", conn_id="mediagen_apex_badkey", poll_interval=POLL)
