@@ -161,6 +161,9 @@ def build(spec: ServiceSpec) -> dict[str, Any]:
         doc["webhooks"] = {
             name: {"post": {
                 "summary": f"{svc.title} calls this when a job finishes",
+                # Sent by the service to the user's receiver: the API key never goes with it (a generator
+                # reading the document-wide bearer requirement would otherwise expect or send it there).
+                "security": [],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
                 "responses": {"200": {"description": "Any 2xx acknowledges the delivery"}},
             }}

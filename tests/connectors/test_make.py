@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 from jsonschema import Draft7Validator
@@ -234,3 +235,62 @@ def test_schema_validation_catches_a_bad_file(tmp_path: Path) -> None:
 def validate_tmp(path: Path) -> list[str]:
     validator = Draft7Validator({"$ref": BASE_URI + schema_for(path)}, registry=REGISTRY)
     return [e.message for e in validator.iter_errors(json.loads(path.read_text()))]
+
+
+# What a parameter or an earlier answer could hold to turn a request URL into a look-alike of the service.
+HOSTILE = ["@evil.net", ".evil.net", ":8443", "//evil.net/x", "https://evil.net/x", "%2e%2e%2f", "../../x",
+           "\u0430pi.example", "x?y=1#z"]
+URL_EXPR = re.compile(r"\{\{(.*?)\}\}")
+
+
+def _communications(value: Any) -> list[dict[str, Any]]:
+    """Every request a communication file describes (one, a list, or nested under repeat/pagination)."""
+    if isinstance(value, list):
+        return [c for item in value for c in _communications(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value] if "url" in value and isinstance(value["url"], str) else []
+    return found + [c for v in value.values() if isinstance(v, (dict, list)) for c in _communications(v)]
+
+
+def _resolve(url: str, base: str, hostile: str) -> str:
+    """The URL Make would request: ``encodeURL`` is encodeURIComponent, a relative URL is appended to the
+    base's ``baseUrl``, and the connection's own check builds its URL from ``parameters.baseUrl``."""
+    def expand(match: re.Match[str]) -> str:
+        expr = match.group(1).strip()
+        if expr == "parameters.baseUrl":
+            return base
+        call = re.fullmatch(r"encodeURL\((.+)\)", expr)
+        assert call, f"a request URL interpolates {expr!r} without encodeURL: its value could change the host"
+        return quote(hostile, safe="-_.!~*'()")
+    text = URL_EXPR.sub(expand, url)
+    return text if text.startswith(base) else base + text
+
+
+@pytest.mark.parametrize("app", APPS, ids=lambda p: p.name)
+def test_the_key_goes_to_the_connection_base_url_only(app: Path) -> None:
+    """No Make runtime exists offline, so every request of the app (modules, RPCs, webhook attach/detach,
+    the connection check) is resolved the way Make documents, with each hostile value in every
+    interpolated parameter: all land on the connection's base URL origin and under its path. The key is
+    set only in the base (which Make applies to relative URLs) and in the connection's own check."""
+    base = "https://api.service.example/v1"
+    keyed: list[str] = []
+    for path in sorted(app.rglob("*.json")):
+        data = json.loads(path.read_text())
+        if path.name == "base.iml.json":
+            assert data["baseUrl"] == "{{connection.baseUrl}}"
+            keyed.append(path.name)
+            continue
+        for request in _communications(data) if "communication" in path.name or path.parent.name == "webhooks" \
+                else []:
+            if "apiKey" in json.dumps(request.get("headers", {})):
+                keyed.append(path.name)
+            for hostile in HOSTILE:
+                target = urlsplit(_resolve(request["url"], base, hostile))
+                where = f"{path.relative_to(app)}: {request['url']} with {hostile!r}"
+                assert (target.scheme, target.hostname, target.port) == ("https", "api.service.example", None), where
+                assert target.username is None and target.password is None, where
+                assert target.path == "/v1" or target.path.startswith("/v1/"), where
+                assert ".." not in target.path.split("/"), where  # no dot segment climbing out
+    connection = [name for name in keyed if name.endswith(".communication.iml.json")]
+    assert sorted(keyed) == sorted(["base.iml.json", *connection]) and len(connection) == 1, keyed

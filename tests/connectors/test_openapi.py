@@ -73,3 +73,25 @@ def test_schemathesis_finds_no_nonconforming_response(service: str, sim, tmp_pat
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "passed" in output.lower(), output[-3000:]
+
+
+@pytest.mark.parametrize("service", sorted(SPECS))
+def test_the_key_is_declared_for_the_service_origin_only(service: str) -> None:
+    """The bearer key is declared once, for the one server, which is the service's documented https
+    origin: no path or operation names another server (a client would send the document-wide key
+    there), no scheme puts the key in a query string, and the webhooks the service sends carry none."""
+    doc = json.loads(SPECS[service].read_text())
+    [server] = doc["servers"]
+    assert server["url"] == SERVICES[service].base_url and server["url"].startswith("https://")
+    assert doc["security"] == [{"bearerAuth": []}]
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert all(s.get("in") != "query" or "not the API key" in s.get("description", "") for s in schemes.values())
+    for path, item in doc["paths"].items():
+        assert "servers" not in item, path
+        for method, op in item.items():
+            if isinstance(op, dict):
+                assert "servers" not in op, (path, method)
+                assert op.get("security", doc["security"]) in (doc["security"], [{"streamToken": []}]), (path, method)
+    for name, item in doc.get("webhooks", {}).items():
+        assert all(op.get("security") == [] for op in item.values()), name

@@ -198,6 +198,33 @@ function errorMessage(service: ServiceTable, error: unknown): string | undefined
 	return undefined;
 }
 
+/**
+ * Why the API key may not go with a request to `url`, or undefined when it may. Keyed requests go to
+ * the credential's base URL joined with a path this node built; anything whose parsed origin (scheme,
+ * host, port) is not the base URL's, or that leaves the base URL's path, is refused, whatever a
+ * parameter or an answer holds; so is a base URL carrying a user name (`https://<service-host>@evil.net`
+ * is evil.net). Origins are compared parsed, never as string prefixes.
+ */
+export function keyRefusal(baseUrl: string, url: string): string | undefined {
+	let base: URL;
+	let target: URL;
+	try {
+		base = new URL(baseUrl);
+		target = new URL(url);
+	} catch {
+		return `the credential's base URL is not a valid URL: ${baseUrl}`;
+	}
+	if (!['https:', 'http:'].includes(base.protocol) || base.username || base.password) {
+		return "the credential's base URL must be an http(s) URL without a user name or password";
+	}
+	const prefix = base.pathname.replace(/\/+$/, '');
+	const inside = prefix === '' || target.pathname === prefix || target.pathname.startsWith(`${prefix}/`);
+	if (target.origin !== base.origin || target.username || target.password || !inside) {
+		return `refusing to send the API key outside the credential's base URL (${base.origin}${prefix})`;
+	}
+	return undefined;
+}
+
 async function send(
 	this: IExecuteFunctions,
 	service: ServiceTable,
@@ -206,9 +233,14 @@ async function send(
 	prepared: Prepared,
 	itemIndex: number,
 ): Promise<unknown> {
+	const url = `${baseUrl}${prepared.path}`;
+	const refusal = keyRefusal(baseUrl, url);
+	if (refusal !== undefined) {
+		throw new NodeOperationError(this.getNode(), refusal, { itemIndex });
+	}
 	const options: IHttpRequestOptions = {
 		method: method as IHttpRequestMethods,
-		url: `${baseUrl}${prepared.path}`,
+		url,
 		qs: prepared.qs,
 		headers: prepared.headers,
 		json: true,
