@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 from airflow.triggers.base import StartTriggerArgs
 
 from ..catalog import SERVICES, JobKind
@@ -100,7 +100,10 @@ class MediaJobSensor(BaseSensorOperator):
             if exc.transient:
                 self.log.warning("%s; will read again", exc)
                 return False
-            raise AirflowException(str(exc)) from None
+            raise AirflowException(f"{self._where()}: {exc}") from None
+        except AirflowNotFoundException as exc:  # the connection was deleted or never made
+            raise AirflowException(f"{self._where()}: cannot read connection {self.conn_id!r} to check job "
+                                   f"{self.job_id} ({exc}); the job keeps running at {self.service}") from None
         self.log.info("%s %s job %s: %s%s", self.service, self.kind, job.id, job.raw_status,
                       f", stage {job.stage}" if job.stage else "")
         if not job.terminal:
@@ -111,6 +114,9 @@ class MediaJobSensor(BaseSensorOperator):
         return True
 
     _xcom: dict[str, Any] | None = None
+
+    def _where(self) -> str:
+        return f"{type(self).__name__} task {self.task_id!r} (connection {self.conn_id!r}, job {self.job_id})"
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
         try:

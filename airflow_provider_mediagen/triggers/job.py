@@ -15,7 +15,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ..catalog import Job
-from ..client import MediaGenError
+from ..client import AuthenticationError, MediaGenError
 from .events import JobEvent
 from .pollers import shared_poller
 
@@ -96,6 +96,11 @@ class MediaJobTrigger(BaseTrigger):
                                     max_transient_failures=self.max_transient_failures,
                                     heartbeat=self.progress_interval, on_update=progress,
                                     not_before=self.first_read_at)
+        except AuthenticationError as exc:  # the key was rotated or revoked while the job ran
+            yield self._event("error", f"{exc}: connection {self.conn_id!r} was refused while waiting for job "
+                              f"{self.job_id} (was its key rotated or revoked?); the job keeps running at "
+                              f"{self.service}", started)
+            return
         except (MediaGenError, ValueError) as exc:
             yield self._event("error", str(exc), started)
             return

@@ -199,3 +199,16 @@ def test_credit_guard_fails_before_submitting_with_both_numbers(simulator: Any, 
     counters = simulator.counters()["apex"]
     assert counters["broke"]["jobs_created"] == 1 and counters["broke"]["credits_charged"] == 10
     assert counters.get("demo", {}).get("jobs_created", 0) == 0
+
+
+def test_a_sensor_whose_connection_is_gone_names_the_job_and_the_connection(simulator: Any, tmp_path: Path) -> None:
+    """Before: the poke mode failed with Airflow's own "The conn_id `mediagen_apex_gone` isn't defined",
+    naming no job."""
+    run, tis = run_dag("mediagen_sensor_lost_connection")
+    assert run.state == "failed"
+    folder = tmp_path / "out" / "failures"
+    messages = {p.stem: p.read_text() for p in folder.glob("*.txt")}
+    job_id = tis["submit"].xcom_pull(task_ids="submit", key="job_id")
+    for mode in ("deferrable", "poke"):
+        assert job_id in messages[f"sense_{mode}"] and "'mediagen_apex_gone'" in messages[f"sense_{mode}"], messages
+        assert "keeps running" in messages[f"sense_{mode}"]

@@ -192,3 +192,24 @@ async def test_progress_says_the_service_could_not_be_reached(simulator: Any,
     unreachable = [line for line in lines if "could not read its status for" in line]
     assert len(unreachable) >= 3 and "503" in unreachable[-1] and job_id in unreachable[-1]
     assert not any("no change" in line for line in lines)
+
+
+async def test_a_missing_connection_or_a_rotated_key_names_the_job_and_the_connection(
+        simulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error event of a trigger that lost its connection (deleted, or its key rotated while the job ran)
+    says which job is left waiting, on which connection, and that the job may still be running."""
+    job_id = submit(simulator)
+    missing = MediaJobTrigger(conn_id="mediagen_apex_gone", service="apex", kind="text2video", job_id=job_id,
+                              deadline=time.time() + 30, poll_interval=0.05)
+    event = await first_event(revive(missing))
+    assert event["status"] == "error" and event["job_id"] == job_id
+    assert job_id in event["message"] and "'mediagen_apex_gone'" in event["message"]
+    rotated = {"conn_type": "mediagen_apex", "password": "sk_live_rotated", "host": simulator.urls["apex"],
+               "extra": {"time_scale": TIME_SCALE}}
+    monkeypatch.setenv("AIRFLOW_CONN_MEDIAGEN_APEX_ROTATED", json.dumps(rotated))
+    trigger = MediaJobTrigger(conn_id="mediagen_apex_rotated", service="apex", kind="text2video", job_id=job_id,
+                              deadline=time.time() + 30, poll_interval=0.05)
+    event = await first_event(revive(trigger))
+    assert event["status"] == "error" and event["job_id"] == job_id
+    assert job_id in event["message"] and "'mediagen_apex_rotated'" in event["message"], event["message"]
+    assert "sk_live_rotated" not in json.dumps(event)

@@ -131,6 +131,13 @@ with DAG("mediagen_sensor", schedule=None, default_args=NO_RETRY, tags=["mediage
                                  deferrable=mode != "poke", start_from_trigger=mode == "from_trigger",
                                  poke_interval=0.1, timeout=60)
 
+with DAG("mediagen_sensor_lost_connection", schedule=None, default_args=FAILURES, tags=["mediagen-test"]):
+    submit = ApexVoiceOperator(task_id="submit", text="Wait for me.", wait_for_completion=False)
+    for mode in ("deferrable", "poke"):
+        submit >> MediaJobSensor(task_id=f"sense_{mode}", service="apex", kind="voice", conn_id="mediagen_apex_gone",
+                                 job_id="{{ ti.xcom_pull('submit', key='job_id') }}", poll_interval=POLL,
+                                 deferrable=mode != "poke", poke_interval=0.1, timeout=30)
+
 with DAG("mediagen_canary", schedule=None, default_args=NO_RETRY, tags=["mediagen-test"]):
     for mode in ("deferrable", "worker"):
         ApexVoiceOperator(task_id=f"voice_{mode}", conn_id="mediagen_apex_canary", text="Keep my key secret.",
