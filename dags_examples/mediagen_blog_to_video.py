@@ -60,7 +60,7 @@ with DAG(
     presenter = ApexAvatarOperator(
         task_id="presenter",
         image="{{ params.presenter_image }}",
-        audio="{{ ti.xcom_pull(task_ids='narration')['output_urls'][0] }}",  # lip-sync to the voice-over
+        audio="{{ ti.xcom_pull(task_ids='narration')['output_refs'][0] }}",  # lip-sync to the voice-over
         resolution="720p",
         model="veed-fabric",
         **WAIT,

@@ -49,6 +49,7 @@ from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
 from ..webhooks.feed import fetch_sync, job_of_intent_sync
 from ..webhooks.urls import new_intent_id, receiver_url, states_url, with_intent
+from ..job_refs import JobRef, is_job_ref, job_refs, redacted_urls
 from .links import MediaOutputLink
 from .outputs import destination, write_outputs
 from .output_location import checked_destination, checked_output_name
@@ -234,7 +235,8 @@ class MediaGenerationOperator(BaseOperator):
         return f"{self._where(job_id)}: {exc}"
 
     def _execute(self, context: Any) -> dict[str, Any]:
-        request = self._with_webhook(validate_rendered(self.service, self.endpoint, self.request_values()))
+        values = self._resolve_refs(self.request_values())
+        request = self._with_webhook(validate_rendered(self.service, self.endpoint, values))
         store = context.get("task_state_store")
         if self.output_path is not None:  # after templating, before anything is paid for
             folder = checked_destination(self.service, self.endpoint, self.output_path)
@@ -293,13 +295,59 @@ class MediaGenerationOperator(BaseOperator):
                   stage=outcome.stage, output_urls=outcome.output_urls, credits=outcome.credits, error=outcome.message)
         try:
             with self.hook.get_conn() as client:
-                return self._finish(context, client, job, context.get("task_state_store"))
+                return self._finish(context, client, self._with_fresh_urls(client, job),
+                                    context.get("task_state_store"))
         except _FINAL as exc:
             raise AirflowFailException(self._message(exc)) from None
         except MediaGenError as exc:
             raise AirflowException(self._message(exc)) from None
 
+    def _with_fresh_urls(self, client: MediaClient, job: Job) -> Job:
+        """A trigger's event carries output URLs masked (it is stored in Airflow's database): read them
+        again where they are kept, the service for kinds it lets us read, else the webhook receiver."""
+        if not (job.succeeded and job.output_urls):
+            return job
+        if self.spec.pollable:
+            fresh = client.get_job(self.kind, job.id)
+            return fresh if fresh.succeeded else job
+        url = states_url(self.hook.settings, self.conn_id)
+        for delivered in fetch_sync(url, [job.id]) if url else []:
+            if delivered.succeeded:
+                return delivered.model_copy(update={"kind": self.kind})
+        return job
+
     # --- steps ----------------------------------------------------------------------------------
+
+    def _resolve_refs(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Media inputs given as job references (an upstream task's ``output_refs``) become the job's
+        output URL, read from the service now: fresh, however long ago the upstream job finished. The
+        rendered field keeps the reference, so no signed URL is stored with the task."""
+        resolved = dict(values)
+        for name, value in values.items():
+            if not is_job_ref(value):
+                continue
+            try:
+                ref = JobRef.parse(value)
+            except ValueError as exc:
+                raise reject(self.service, self.endpoint, name, str(exc)) from None
+            kind = SERVICES[ref.service].kind(ref.kind)
+            if not kind.pollable:
+                raise reject(self.service, self.endpoint, name,
+                             f"{SERVICES[ref.service].title} {kind.title} jobs cannot be read back for a fresh URL; "
+                             "pass the upstream task's stored file ('outputs') instead")
+            try:
+                with hook_for(ref.service, ref.conn_id).get_conn() as client:
+                    job = client.get_job(ref.kind, ref.job_id)
+            except MediaGenError as exc:  # its class (final or transient) kept, the field named
+                exc.message = f"field '{name}' ({value}): reading the job for a fresh output URL: {exc.message}"
+                raise
+            if not job.succeeded or len(job.output_urls) <= ref.output:
+                raise reject(self.service, self.endpoint, name,
+                             f"job {ref.job_id} ({job.raw_status}) has no output {ref.output} to pass on")
+            self.log.info("Field %r: output %d of %s job %s (read now for a fresh URL)", name, ref.output,
+                          ref.service, ref.job_id)
+            resolved[name] = job.output_urls[ref.output]
+        return resolved
 
     def _with_webhook(self, request: Any) -> Any:
         """Point a per-request ``webhook_url`` at the receiver when the connection has a webhook setup
@@ -339,7 +387,7 @@ class MediaGenerationOperator(BaseOperator):
                              "of paying again. %s With [state_store] clear_on_success = True, clearing a "
                              "successful task generates again.", self.service, self.kind, job_id,
                              self._resubmit_hint(context).replace("submit again", "generate again"))
-        if record.get("job") is not None:
+        if record.get("job") is not None and not self.spec.pollable:
             # The normalized job, not the vendor's answer: that came from a submit answer, a status read, a
             # list item or a trigger event, each of another shape, and would be misread as a submit answer.
             self.log.info("Reusing %s %s result %s recorded by an earlier try", self.service, self.kind, job_id)
@@ -541,7 +589,7 @@ class MediaGenerationOperator(BaseOperator):
         record: dict[str, Any] = {**base, "phase": "submitted", "job_id": job.id, "status": job.raw_status,
                                   "intent_at": intent_at, "submitted_at": time.time()}
         if job.terminal:
-            record["job"] = job.model_dump(mode="json")
+            record["job"] = self._storable(job)
         self._record(store, record)
         return job
 
@@ -608,7 +656,7 @@ class MediaGenerationOperator(BaseOperator):
                                     stem=checked_output_name(self.service, self.endpoint, self.output_name))
             self.log.info("Wrote %s", ", ".join(written))
         if job.output_urls:
-            MediaOutputLink.remember(self, job.output_urls[0])
+            MediaOutputLink.remember(self, redacted_urls(job.output_urls[:1])[0])
         result = self._result(job, written)
         if fewer is not None and self.strict_outputs:
             # After the files were written and before the success is recorded: a retry reuses the job (no
@@ -620,10 +668,18 @@ class MediaGenerationOperator(BaseOperator):
             # success would make the retry pay again. Airflow's ``[state_store] clear_on_success`` clears it
             # in the same step as the success, so clearing the task then regenerates on purpose.
             self._record(store, {"service": self.service, "kind": self.kind, "phase": "done", "job_id": job.id,
-                                 "status": job.raw_status, "job": job.model_dump(mode="json"),
+                                 "status": job.raw_status, "job": self._storable(job),
                                  "finished_at": time.time(),
                                  "submitted_at": self._deadline(store) - self.timeout})
         return result
+
+    def _storable(self, job: Job) -> dict[str, Any]:
+        """The job as the state store keeps it (Airflow's metadata DB). Where the service can be asked
+        again (a retry reads the job for fresh URLs), without its signed URLs or the vendor's answer; a
+        kind that cannot be read back keeps them: they are the only way to its files."""
+        if not self.spec.pollable:
+            return job.model_dump(mode="json")
+        return job.model_dump(mode="json", exclude={"raw"}) | {"output_urls": redacted_urls(job.output_urls)}
 
     def _warn_if_fewer_outputs(self, job: Job) -> str | None:
         """The docs are silent on how a job asking for several files returns them (Apex photoshoot
@@ -644,7 +700,11 @@ class MediaGenerationOperator(BaseOperator):
         return {
             "service": self.service, "kind": self.kind, "job_id": job.id,
             "status": job.status.value, "raw_status": job.raw_status,
-            "output_urls": list(job.output_urls), "outputs": written,
+            # Signed URLs are capabilities that expire: XCom keeps them masked, and references that a
+            # downstream media input turns into a fresh URL when it runs (kinds that can be read back).
+            "output_urls": redacted_urls(job.output_urls), "outputs": written,
+            "output_refs": job_refs(self.service, self.kind, job.id, self.conn_id, len(job.output_urls))
+            if self.spec.pollable else [],
             "credits": job.credits, "error": job.error,
             "metadata": {k: v for k, v in (job.raw.get("metadata") or {}).items()} if job.raw else {},
         }
@@ -653,7 +713,8 @@ class MediaGenerationOperator(BaseOperator):
         events = context.get("outlet_events")
         if events is None or not self.outlets:
             return
-        extra = {k: result[k] for k in ("service", "kind", "job_id", "output_urls", "outputs", "credits")}
+        extra = {k: result[k] for k in ("service", "kind", "job_id", "output_urls", "output_refs", "outputs",
+                                        "credits")}
         for outlet in self.outlets:
             try:
                 events[outlet].extra.update(extra)

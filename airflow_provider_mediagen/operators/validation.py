@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..catalog import Endpoint, RequestModel
 from ..client.errors import ValidationError
 from ..client.protocol import validation_error
+from ..job_refs import is_job_ref
 
 __all__ = ["ParameterError", "is_dynamic", "parameter_error", "validate_static", "validate_rendered"]
 
@@ -27,10 +28,10 @@ def parameter_error(exc: ValidationError, where: str) -> ParameterError:
 
 
 def is_dynamic(value: Any) -> bool:
-    """True for values only known at run time: Jinja templates, XComArgs, mapped arguments, and
-    containers holding any of them."""
+    """True for values only known at run time: Jinja templates, XComArgs, mapped arguments, job
+    references (resolved to a fresh URL when the task runs), and containers holding any of them."""
     if isinstance(value, str):
-        return "{{" in value or "{%" in value
+        return "{{" in value or "{%" in value or is_job_ref(value)
     if isinstance(value, Mapping):
         return any(is_dynamic(v) for v in value.values())
     if isinstance(value, (list, tuple, set)):

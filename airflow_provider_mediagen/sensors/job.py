@@ -14,6 +14,7 @@ from airflow.triggers.base import StartTriggerArgs
 from ..catalog import SERVICES, JobKind
 from ..client import MediaGenError
 from ..hooks.mediagen import hook_for
+from ..job_refs import job_refs, redacted_urls
 from ..triggers.events import parse_event
 from ..triggers.job import MediaJobTrigger
 
@@ -131,5 +132,7 @@ class MediaJobSensor(BaseSensorOperator):
 
     def _result(self, job_id: str, status: str, raw_status: str | None, urls: list[str],
                 credits: float | None) -> dict[str, Any]:
+        refs = job_refs(self.service, self.kind, job_id, self.conn_id, len(urls)) if status == "succeeded" else []
         return {"service": self.service, "kind": self.kind, "job_id": job_id, "status": status,
-                "raw_status": raw_status, "output_urls": urls, "credits": credits}
+                "raw_status": raw_status, "output_urls": redacted_urls(urls), "output_refs": refs,
+                "credits": credits}

@@ -18,6 +18,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from ..catalog import SERVICES
 from ..client import MediaGenError
 from ..hooks.mediagen import hook_for
+from ..job_refs import job_refs, redacted_urls
 
 __all__ = ["MediaCompletionsTrigger"]
 
@@ -82,7 +83,10 @@ class MediaCompletionsTrigger(BaseEventTrigger):
                         continue
                     seen.append(job.id)
                     await self._save(seen)
+                    # Stored with the asset event: signed URLs masked, references to read fresh ones
                     yield TriggerEvent({"service": job.service, "kind": job.kind, "job_id": job.id,
-                                        "status": job.status.value, "output_urls": list(job.output_urls),
+                                        "status": job.status.value, "output_urls": redacted_urls(job.output_urls),
+                                        "output_refs": job_refs(job.service, job.kind, job.id, self.conn_id,
+                                                                len(job.output_urls)),
                                         "credits": job.credits})
                 await asyncio.sleep(self.poll_interval)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..catalog import Job
+from ..client.secrets import scrub
 
 __all__ = ["JobEvent", "parse_event"]
 
@@ -29,7 +30,9 @@ class JobEvent(BaseModel):
     @classmethod
     def from_job(cls, job: Job, elapsed: float | None = None) -> JobEvent:
         return cls(status="succeeded" if job.succeeded else "failed", service=job.service, kind=job.kind,
-                   job_id=job.id, raw_status=job.raw_status, stage=job.stage, output_urls=job.output_urls,
+                   job_id=job.id, raw_status=job.raw_status, stage=job.stage,
+                   # masked: the event is stored in Airflow's database; the task reads fresh ones
+                   output_urls=tuple(scrub(u) for u in job.output_urls),
                    credits=job.credits, message=job.error, elapsed=elapsed)
 
     def payload(self) -> dict[str, Any]:

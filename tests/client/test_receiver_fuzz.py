@@ -34,8 +34,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from airflow_provider_mediagen.webhooks.app import create_receiver_app
 
     extra = json.dumps({"webhook_secret": SECRET, "webhook_base_url": "http://127.0.0.1:9"})
-    connections = {f"fz_{s}": Connection(conn_id=f"fz_{s}", conn_type=f"mediagen_{s}", password="k",
-                                         host="http://127.0.0.1:9", extra=extra) for s in SERVICES}
+    connections = {f"fz_{s}": Connection(conn_id=f"fz_{s}", conn_type=f"mediagen_{s}", host="http://127.0.0.1:9",
+                                         password="sk_live_fuzz-0123456789", extra=extra) for s in SERVICES}
     engine = create_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'store.db'}")
     app = create_receiver_app(get_connection=connections.__getitem__, get_engine=lambda: engine)
     with TestClient(app, raise_server_exceptions=False) as test_client:

@@ -44,7 +44,7 @@ def test_the_readme_has_the_blocks_this_test_runs() -> None:
     blocks = readme_blocks()
     assert len(blocks) >= 2
     assert any("params={" in b and "{{ params.topic }}" in b for b in blocks)  # the ten-line DAG
-    assert any("xcom_pull(task_ids='voiceover')['output_urls'][0]" in b for b in blocks)  # the hand-off
+    assert any("xcom_pull(task_ids='voiceover')['output_refs'][0]" in b for b in blocks)  # the hand-off
 
 
 def test_localized_replaces_only_the_storage_prefix(tmp_path: Path) -> None:
@@ -87,6 +87,10 @@ def test_readme_block_runs(index: int, sim: Any, tmp_path: Path, monkeypatch: py
                 assert all(f.is_file() and f.stat().st_size > 0 and out in f.parents for f in files), files
         if dag_id == "voiceover_to_avatar":
             voice = xcom(dag_id, run.run_id, "voiceover")
-            # The avatar was asked to lip-sync to the voice-over's own audio URL.
-            assert _rendered(dag_id, run.run_id, "avatar")["audio"] == voice["output_urls"][0]
+            # The avatar was handed the voice-over's job reference (no signed URL in its rendered field or in
+            # XCom); it read the job for a fresh URL when it ran.
+            assert _rendered(dag_id, run.run_id, "avatar")["audio"] == voice["output_refs"][0]
+            assert voice["output_refs"][0].startswith(f"mediagen://apex/voice/{voice['job_id']}?conn_id=")
+            assert "sig=" not in json.dumps(voice) or "sig=**********" in json.dumps(voice)
+            assert not re.search(r"sig=[0-9a-f]", json.dumps(voice)), voice
             assert sim.counters()["apex"]["demo"]["credits_charged"] == 80 + 750

@@ -138,6 +138,12 @@ with DAG("mediagen_sensor_lost_connection", schedule=None, default_args=FAILURES
                                  job_id="{{ ti.xcom_pull('submit', key='job_id') }}", poll_interval=POLL,
                                  deferrable=mode != "poke", poke_interval=0.1, timeout=30)
 
+with DAG("mediagen_ref_to_nothing", schedule=None, default_args={**FAILURES, "retries": 2}, tags=["mediagen-test"]):
+    voice = ApexVoiceOperator(task_id="voice", text="One output only.", poll_interval=POLL)
+    voice >> ApexAvatarOperator(task_id="avatar", image="https://images.example.com/presenter.jpg", resolution="720p",
+                                model="veed-fabric", poll_interval=POLL,
+                                audio="{{ ti.xcom_pull(task_ids='voice')['output_refs'][0][:-1] }}3")
+
 with DAG("mediagen_canary", schedule=None, default_args=NO_RETRY, tags=["mediagen-test"]):
     for mode in ("deferrable", "worker"):
         ApexVoiceOperator(task_id=f"voice_{mode}", conn_id="mediagen_apex_canary", text="Keep my key secret.",
