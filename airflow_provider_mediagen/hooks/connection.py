@@ -4,6 +4,7 @@ at once so it never reaches a repr, a log line or trigger kwargs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,10 @@ class ConnectionSettings:
     webhook_internal_url: str | None = None
     require_signature: bool = False
     read_share: float = DEFAULT_READ_SHARE
+    #: the secret before the last rotation, accepted for deliveries (never for ``/states``) until
+    #: ``previous_webhook_secret_until`` (epoch seconds): deliveries already promised to the old URL
+    previous_webhook_secret: Secret | None = None
+    previous_webhook_secret_until: float = 0.0
 
     def client_options(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "time_scale": self.time_scale}
@@ -82,7 +87,26 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
                               if extra.get("webhook_internal_url") else None),
         require_signature=str(extra.get("require_signature", "")).lower() in ("1", "true", "yes"),
         read_share=_read_share(conn.conn_id, extra.get("read_share")),
+        **_previous_secret(conn.conn_id, extra),
     )
+
+
+def _previous_secret(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Extras ``webhook_secret_previous`` and ``webhook_secret_previous_until`` (ISO 8601 or epoch
+    seconds): a rotated secret's grace, stated by whoever rotated it. Without a readable end there is no
+    grace: an old secret accepted for ever would defeat the rotation."""
+    previous = extra.get("webhook_secret_previous")
+    if not previous:
+        return {}
+    raw = extra.get("webhook_secret_previous_until")
+    try:
+        until = float(raw) if isinstance(raw, (int, float)) or str(raw).replace(".", "", 1).isdigit() \
+            else datetime.fromisoformat(str(raw).replace("Z", "+00:00")).timestamp()
+    except (TypeError, ValueError):
+        raise ConnectionConfigError(
+            f"connection {conn_id!r}: webhook_secret_previous needs webhook_secret_previous_until, the end of "
+            f"its grace (ISO 8601 or epoch seconds), got {raw!r}") from None
+    return {"previous_webhook_secret": Secret(str(previous)), "previous_webhook_secret_until": until}
 
 
 def _check_conn_type(service: str, conn: Any) -> None:

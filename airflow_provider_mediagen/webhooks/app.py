@@ -10,6 +10,7 @@ wants 2xx within 10 s); rejects get a clear 4xx and record nothing.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -82,15 +83,22 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             raise HTTPException(404, "unknown webhook")  # the receiver is off for this connection
         return settings
 
-    def authenticate(service: str, conn_id: str, token: str | None, *, reading: bool = False) -> ConnectionSettings:
-        """The connection's settings once ``token`` is the one for this door: the delivery token for
-        deliveries, the states token for ``/states`` (never the other way round)."""
+    def authenticate(service: str, conn_id: str, token: str | None, *, reading: bool = False) -> tuple[
+            ConnectionSettings, str]:
+        """The connection's settings and the secret ``token`` was made from, once it is the one for
+        this door: the delivery token for deliveries, the states token for ``/states`` (never the other
+        way round). A delivery may still carry the token of the secret before the last rotation, until
+        the grace the connection states; reads never: the triggers already use the new one."""
         settings = settings_for(service, conn_id)
         assert settings.webhook_secret is not None
         derive = states_token if reading else receiver_token
-        if not tokens_match(derive(settings.webhook_secret.get(), service, conn_id), token):
-            raise HTTPException(401, "bad or missing token")
-        return settings
+        if tokens_match(derive(settings.webhook_secret.get(), service, conn_id), token):
+            return settings, settings.webhook_secret.get()
+        previous = settings.previous_webhook_secret
+        if (not reading and previous is not None and time.time() < settings.previous_webhook_secret_until
+                and tokens_match(derive(previous.get(), service, conn_id), token)):
+            return settings, previous.get()
+        raise HTTPException(401, "bad or missing token")
 
     async def limited_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -107,14 +115,13 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
     async def deliver(service: str, conn_id: str, request: Request, token: str | None = None,
                       intent: str | None = None) -> JSONResponse:
         body = await limited_body(request)
-        settings = authenticate(service, conn_id, token)
+        settings, secret = authenticate(service, conn_id, token)
         if intent is not None and not INTENT_ID.fullmatch(intent):
             raise HTTPException(422, "intent must be 32 lowercase hex digits")
-        assert settings.webhook_secret is not None
         signed = "webhook-signature" in request.headers
         if signed or settings.require_signature:
             try:
-                message_id = verify_signature(settings.webhook_secret.get(), request.headers, body)
+                message_id = verify_signature(secret, request.headers, body)
             except SignatureError as exc:
                 raise HTTPException(401, f"signature rejected: {exc}") from None
             if not replay.first_time(f"{service}:{conn_id}:{message_id}"):

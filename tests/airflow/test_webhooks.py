@@ -430,3 +430,35 @@ async def test_forged_completed_delivery_does_not_finish_a_pollable_job(api_serv
     assert payload["status"] == "succeeded"
     assert payload["output_urls"] and forged_url not in payload["output_urls"], payload
     assert [httpx.URL(u).path for u in payload["output_urls"]] == [o["url_path"] for o in real["outputs"]], payload
+
+
+def test_a_rotated_secret_keeps_deliveries_in_flight_for_the_stated_grace(api_server: str, simulator: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deliveries already promised to the old URL (a Ddukddak job submitted before the rotation) are accepted
+    until ``webhook_secret_previous_until``; after it, and for ``/states`` reads at any time, the old
+    secret's tokens open nothing."""
+    old, new = "whsec-before-rotation-1", "whsec-after-rotation-2"
+    conn = {"conn_type": "mediagen_ddukddak", "password": "dd_live_demo", "host": simulator.urls["ddukddak"]}
+    done = {"uid": "vid_rot", "status": "completed", "video_url": "https://storage.example/r.mp4"}
+    base = f"{api_server}/mediagen/webhooks/ddukddak/mediagen_dd_rotated"
+
+    def configure(until: Any) -> None:
+        extra = {"webhook_secret": new, "webhook_base_url": api_server, "webhook_secret_previous": old,
+                 "webhook_secret_previous_until": until}
+        monkeypatch.setenv("AIRFLOW_CONN_MEDIAGEN_DD_ROTATED", json.dumps({**conn, "extra": extra}))
+
+    def deliver(secret: str) -> int:
+        token = receiver_token(secret, "ddukddak", "mediagen_dd_rotated")
+        return httpx.post(f"{base}?token={token}", json=done).status_code
+
+    def read(secret: str) -> int:
+        token = states_token(secret, "ddukddak", "mediagen_dd_rotated")
+        return httpx.post(f"{base}/states?token={token}", json={"job_ids": ["vid_rot"]}).status_code
+
+    configure("2999-01-01T00:00:00Z")
+    assert (deliver(new), deliver(old), deliver("some-other-secret")) == (200, 200, 401)
+    assert (read(new), read(old)) == (200, 401)  # triggers read with the new secret only
+    configure(time.time() - 1)  # the grace is over
+    assert (deliver(new), deliver(old)) == (200, 401)
+    configure("not a time")  # a grace without a readable end is refused, not taken as for ever
+    assert deliver(old) == 404 and deliver(new) == 404
