@@ -39,6 +39,11 @@ _CREDENTIAL_QUERY = re.compile(
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+")
 _MASK = "**********"
 
+#: Shorter values are not masked in text (as Airflow's ``min_length_masked_secret``, default 5): a
+#: one-letter "key" would otherwise turn every such letter of every log line into stars, hiding
+#: everything else. Their ``Secret`` still never shows them.
+MIN_MASKED_LENGTH = 5
+
 #: How many registered values are remembered beyond those a live Secret holds (oldest go first).
 MAX_REMEMBERED = 4096
 
@@ -74,7 +79,7 @@ class Secret:
 def _remember(value: str) -> None:
     """Keep ``value`` masked (caller holds the lock); re-registering refreshes it."""
     global _snapshot
-    if not value:
+    if len(value) < MIN_MASKED_LENGTH:
         return
     if value in _REMEMBERED:
         _REMEMBERED.move_to_end(value)

@@ -174,3 +174,12 @@ def test_jwt_extra_is_masked_by_airflows_task_log_masker() -> None:
     settings = settings_from_connection("facedub", conn)
     assert settings.jwt is not None and settings.jwt.get() == jwt
     assert jwt not in json.dumps(mask_logs(None, "info", dict(event)))
+
+
+def test_values_too_short_to_be_secrets_do_not_mask_every_letter() -> None:
+    """Before: ``Secret("k")`` (a placeholder key) turned every "k" of every later log line into stars."""
+    from airflow_provider_mediagen.client.secrets import MIN_MASKED_LENGTH, Secret, scrub
+
+    short, real = Secret("k"), Secret("sk_live_" + "short-test-0123")
+    assert scrub("keep looking at sk_live_short-test-0123") == "keep looking at **********"
+    assert repr(short) == repr(real) == "Secret('**********')" and MIN_MASKED_LENGTH == 5
