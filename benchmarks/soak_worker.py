@@ -1,0 +1,118 @@
+"""A soak worker: the process that runs task tries, and that the soak SIGKILLs.
+
+It runs one try at a time through the operator's real code path, as Airflow's task runner would:
+``execute()``; on ``TaskDeferred``, the trigger is re-made from its serialized kwargs (JSON round-tripped,
+as the triggerer loads it) and run to its first event, then the operator resumes in ``execute_complete``.
+The task state store is a file per task (written with an atomic rename): what a try recorded survives
+the try being killed, as the metadata database would. Protocol on stdin/stdout, one JSON line each:
+``READY``; then per try ``{"task", "try", "spec"}`` in, ``START <task> <try>`` and ``DONE <json>`` out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+class FileStateStore:
+    """``task_state_store`` for one task instance: a JSON file, replaced atomically on every write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def _write(self, data: dict[str, Any]) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data))
+        os.replace(temporary, self.path)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._read().get(key, default)
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self._write({**self._read(), key: value})
+
+    def delete(self, key: str) -> None:
+        data = self._read()
+        data.pop(key, None)
+        self._write(data)
+
+
+class SoakTI:
+    """The part of the task instance the operators use."""
+
+    def __init__(self, task: str, try_number: int) -> None:
+        self.dag_id, self.run_id, self.task_id, self.map_index = "mediagen_soak", "soak", task, -1
+        self.try_number = try_number
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+def _operator(spec: dict[str, Any], task: str) -> Any:
+    from airflow_provider_mediagen import operators
+
+    cls = getattr(operators, spec["operator"])
+    return cls(task_id=task, conn_id=spec["conn_id"], deferrable=spec["deferrable"],
+               poll_interval=spec["poll_interval"], timeout=spec["timeout"], output_path=spec["output_path"],
+               **spec["params"])
+
+
+async def _first_event(trigger: Any) -> Any:
+    async for event in trigger.run():
+        return event.payload
+    raise RuntimeError("the trigger ended without an event")
+
+
+def run_try(task: str, try_number: int, spec: dict[str, Any]) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+    op = _operator(spec, task)
+    ti = SoakTI(task, try_number)
+    context = {"ti": ti, "task_state_store": FileStateStore(Path(spec["state"])), "outlet_events": None}
+    try:
+        try:
+            result = op.execute(context)
+        except TaskDeferred as deferred:
+            classpath, kwargs = deferred.trigger.serialize()
+            module, name = classpath.rsplit(".", 1)
+            trigger = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+            event = asyncio.run(_first_event(trigger))
+            result = getattr(op, deferred.method_name)(context, event=event)
+        return {"task": task, "try": try_number, "ok": True, "result": result}
+    except Exception as exc:  # noqa: BLE001 - every outcome is reported, as Airflow records it
+        return {"task": task, "try": try_number, "ok": False, "final": isinstance(exc, AirflowFailException),
+                "error_type": type(exc).__name__, "error": str(exc),
+                "trace": "".join(traceback.format_exception(exc))[-2000:]}
+
+
+def main() -> None:
+    import logging
+
+    import airflow_provider_mediagen.operators  # noqa: F401 - imported before READY: tries start warm
+
+    # INFO to stderr (the soak's log file per worker), so the secret search reads what a task log holds.
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+
+    print("READY", flush=True)
+    for line in sys.stdin:
+        order = json.loads(line)
+        print(f"START {order['task']} {order['try']}", flush=True)
+        outcome = run_try(order["task"], order["try"], order["spec"])
+        print("DONE " + json.dumps(outcome, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
