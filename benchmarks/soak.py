@@ -255,6 +255,8 @@ def _verify(tasks: list[Task], sim: SimProcess, work: Path) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     kills_in: Counter[str] = Counter()
     unclear_examples: list[str] = []
+    uncertain_by_service: Counter[str] = Counter()
+    failure_examples: list[str] = []
     for task in tasks:
         state = json.loads(Path(task.spec["state"]).read_text()) if Path(task.spec["state"]).exists() else {}
         record = state.get("mediagen_job") or {}
@@ -276,9 +278,11 @@ def _verify(tasks: list[Task], sim: SimProcess, work: Path) -> dict[str, Any]:
         message = final.get("error", "")
         if "state-store/mediagen_job" in message:  # SubmissionUncertainError's resubmit hint
             uncertain += 1
+            uncertain_by_service[task.service] += 1
             outcomes["uncertain (told the user)"] += 1
         else:
             outcomes[f"failed: {final.get('error_type')}"] += 1
+        failure_examples.append(f"{task.name} ({task.spec['operator']}, try {final.get('try')}): {message[:240]}")
         job_id = record.get("job_id")
         if not message or final.get("killed") or (job_id and job_id not in message):
             unclear += 1
@@ -299,6 +303,7 @@ def _verify(tasks: list[Task], sim: SimProcess, work: Path) -> dict[str, Any]:
         "extra_jobs": len(extra), "uncertain_tasks": uncertain,
         "silent_extra_charges": max(0, len(extra) - uncertain),
         "unclear_endings": unclear, "unclear_examples": unclear_examples[:5],
+        "uncertain_by_service": dict(uncertain_by_service), "failure_examples": failure_examples[:6],
         "outputs_bytes_differ": bytes_differ, "partial_files": partial,
         "attacker_hits": sim.control("GET", "/attacker_hits")["attacker_hits"],
         "secret_occurrences": secrets, "kills_landed": sum(kills_in.values()), "killed_in": dict(kills_in),
@@ -315,10 +320,13 @@ def render(report: dict[str, Any], command: str) -> str:
              f"{report['workers']} worker slots + 2 FaceDub slots): {report['wall_seconds']} s wall.", "",
              "| measure | value |", "|---|---|"]
     for key in ("tasks", "tries", "outcomes", "jobs_created", "jobs_charged", "jobs_failed_refunded", "extra_jobs",
-                "uncertain_tasks", *ZEROS, "kills_landed", "killed_in", "faults_fired", "memory_mb"):
+                "uncertain_tasks", "uncertain_by_service", *ZEROS, "kills_landed", "killed_in", "faults_fired", "memory_mb"):
         value = report[key]
         mark = " (must be 0)" if key in ZEROS else ""
         lines.append(f"| {key.replace('_', ' ')}{mark} | {json.dumps(value) if isinstance(value, dict) else value} |")
+    if report["failure_examples"]:
+        lines += ["", "Tasks that did not succeed (first six), with what the user was told:",
+                  *[f"- {e}" for e in report["failure_examples"]]]
     if report["unclear_examples"]:
         lines += ["", "Unclear endings (first five):", *[f"- {e}" for e in report["unclear_examples"]]]
     return "\n".join(lines) + "\n"
