@@ -3,9 +3,9 @@ need no I/O. Each twin only adds the few lines that send, sleep and read in its 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import secrets
 import ssl
 import time
 from collections.abc import Iterator, Mapping
@@ -21,6 +21,7 @@ from . import errors
 from .protocol import PreparedCall, ServiceProtocol
 from .ratelimit import RateLimiters, key_fingerprint
 from .secrets import Secret, install_log_filter
+from .tempnames import is_leftover_of, temp_name
 from .urlguard import CheckedURL
 
 __all__ = ["ClientCore", "DEFAULT_DOWNLOAD_TIMEOUT", "DEFAULT_MAX_DOWNLOAD_BYTES", "DownloadSink", "USER_AGENT"]
@@ -393,7 +394,7 @@ class _FileSink:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.path.abspath(os.fspath(path))
         folder, name = os.path.split(self.path)
-        self.temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
+        self.temp = os.path.join(folder, temp_name(name))
         self._handle: IO[bytes] | None = None
 
     def begin(self) -> IO[bytes]:
@@ -413,6 +414,15 @@ class _FileSink:
         os.fsync(self._handle.fileno())
         self._close()
         os.replace(self.temp, self.path)
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of earlier writers of this name that were killed before they could clean up."""
+        folder, name = os.path.split(self.path)
+        for entry in os.listdir(folder):
+            if is_leftover_of(entry, name):
+                with contextlib.suppress(FileNotFoundError):  # another writer removed it first
+                    os.unlink(os.path.join(folder, entry))
 
     def discard(self) -> None:
         try:

@@ -13,10 +13,10 @@ the job, when the caller says how.
 from __future__ import annotations
 
 import contextlib
+import logging
 import mimetypes
 import os
 import re
-import secrets
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import IO
@@ -27,6 +27,9 @@ from airflow.sdk import ObjectStoragePath
 from ..catalog import Job, JobKind
 from ..client import MediaClient
 from ..client.errors import ExpiredURLError, ProtocolError
+from ..client.tempnames import is_leftover_of, temp_name
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MAX_URL_REFRESHES", "destination", "output_name", "write_outputs"]
 
@@ -73,7 +76,7 @@ class _StorageSink:
     def __init__(self, target: ObjectStoragePath) -> None:
         self.target = target
         self.fs = target.fs
-        self.temp = (target.parent / f".{target.name}.{secrets.token_hex(6)}.part").path
+        self.temp = (target.parent / temp_name(target.name)).path
         self._handle: IO[bytes] | None = None
 
     def begin(self) -> IO[bytes]:
@@ -90,6 +93,18 @@ class _StorageSink:
         self._close()  # an object store uploads on close: a failure here is still a failed download
         self.fs.mv(self.temp, self.target.path)
         _record_lineage(self.target)
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of earlier tries writing this name that were killed before they could clean
+        up. Best effort: the file is already in place, and a folder that cannot be listed keeps them."""
+        try:
+            for entry in self.fs.ls(self.target.parent.path, detail=False):
+                if is_leftover_of(PurePosixPath(entry).name, self.target.name):
+                    with contextlib.suppress(FileNotFoundError):
+                        self.fs.rm(entry)
+        except Exception as exc:  # noqa: BLE001 - never fail a task whose file was written whole
+            log.warning("Could not remove earlier tries' temporary files beside %s: %s", self.target, exc)
 
     def discard(self) -> None:
         try:

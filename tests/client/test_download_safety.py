@@ -114,6 +114,36 @@ def test_truncated_download_is_restarted_and_published_whole(make_client: Any, s
     assert simulator.counters()["ddukddak"]["demo"]["downloads_truncated"] == 1
 
 
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(make_client: Any, simulator: Any,
+                                                                      tmp_path: Path) -> None:
+    """A process killed mid-download (the fault soak's SIGKILL) cannot remove its ``.part``; the next try
+    writing the same name does, and leaves other files alone."""
+    client = make_client("ddukddak")
+    url = banner(client)
+    stale = tmp_path / ".banner.png.0123456789ab.part"
+    stale.write_bytes(b"half a png")
+    unrelated = [tmp_path / ".other.png.0123456789ab.part", tmp_path / ".banner.png.notes"]
+    for path in unrelated:
+        path.write_bytes(b"not ours")
+    client.download(url, tmp_path / "banner.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["banner.png", *(p.name for p in unrelated)])
+
+
+def test_an_operator_write_removes_a_killed_tries_temporary_file(tmp_path: Path) -> None:
+    """The same through the operators' fsspec sink (ObjectStoragePath), which a retry writes with."""
+    from airflow.sdk import ObjectStoragePath
+
+    from airflow_provider_mediagen.operators.outputs import _StorageSink
+
+    (tmp_path / ".job-image.png.fedcba987654.part").write_bytes(b"half")
+    (tmp_path / ".job-image.png.other").write_bytes(b"kept")
+    sink = _StorageSink(ObjectStoragePath(f"file://{tmp_path}/job-image.png"))
+    sink.begin().write(b"whole")
+    sink.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".job-image.png.other", "job-image.png"]
+    assert (tmp_path / "job-image.png").read_bytes() == b"whole"
+
+
 def test_download_truncated_on_every_attempt_leaves_nothing(make_client: Any, simulator: Any,
                                                             tmp_path: Path) -> None:
     """The old code left ``banner.png.part`` behind; nothing may remain, under any name."""
