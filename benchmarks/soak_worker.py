@@ -11,9 +11,11 @@ the try being killed, as the metadata database would. Protocol on stdin/stdout, 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import importlib
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -76,26 +78,38 @@ async def _first_event(trigger: Any) -> Any:
     raise RuntimeError("the trigger ended without an event")
 
 
+def _causes(exc: BaseException) -> list[str]:
+    """The type names of the exceptions behind ``exc`` (``raise ... from``, or raised while handling)."""
+    names: list[str] = []
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None and len(names) < 10:
+        names.append(type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    return names
+
+
 def run_try(task: str, try_number: int, spec: dict[str, Any]) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
     op = _operator(spec, task)
     ti = SoakTI(task, try_number)
     context = {"ti": ti, "task_state_store": FileStateStore(Path(spec["state"])), "outlet_events": None}
+    trigger_row: str | None = None  # the trigger's serialized kwargs, as the triggerer's table would hold them
     try:
         try:
             result = op.execute(context)
         except TaskDeferred as deferred:
             classpath, kwargs = deferred.trigger.serialize()
             module, name = classpath.rsplit(".", 1)
-            trigger = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+            trigger_row = json.dumps(kwargs)
+            trigger = getattr(importlib.import_module(module), name)(**json.loads(trigger_row))
             event = asyncio.run(_first_event(trigger))
             result = getattr(op, deferred.method_name)(context, event=event)
-        return {"task": task, "try": try_number, "ok": True, "result": result}
+        return {"task": task, "try": try_number, "ok": True, "result": result, "trigger_row": trigger_row}
     except Exception as exc:  # noqa: BLE001 - every outcome is reported, as Airflow records it
         return {"task": task, "try": try_number, "ok": False, "final": isinstance(exc, AirflowFailException),
-                "error_type": type(exc).__name__, "error": str(exc),
-                "trace": "".join(traceback.format_exception(exc))[-2000:]}
+                "error_type": type(exc).__name__, "error": str(exc), "causes": _causes(exc),
+                "trace": "".join(traceback.format_exception(exc))[-2000:], "trigger_row": trigger_row}
 
 
 def main() -> None:
@@ -106,6 +120,7 @@ def main() -> None:
     # INFO to stderr (the soak's log file per worker), so the secret search reads what a task log holds.
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the soak asks for stacks of a hung try
     print("READY", flush=True)
     for line in sys.stdin:
         order = json.loads(line)

@@ -10,12 +10,8 @@ the job.
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,76 +20,34 @@ import pytest
 
 from airflow_provider_mediagen.client import AsyncMediaClient, MediaClient
 from airflow_provider_mediagen.client.poller import StatusPoller
-from airflow_provider_mediagen.hooks.connection import ConnectionSettings, settings_from_connection
+from airflow_provider_mediagen.hooks.connection import ConnectionSettings
 from airflow_provider_mediagen.webhooks.feed import DeliveryFeed
 from airflow_provider_mediagen.webhooks.urls import receiver_url, states_url
+
+from benchmarks.receiver import ServedReceiver, free_port
 
 from .conftest import KEYS, TIME_SCALE
 
 SECRET = "whsec-trust-5d1e9b"
 
 
-@dataclass
-class Receiver:
-    base: str
-    connections: dict[str, Any]
-    engine: Any
-
-    def settings(self, service: str, conn_id: str) -> ConnectionSettings:
-        return settings_from_connection(service, self.connections[conn_id])
-
-    def recorded(self, service: str, conn_id: str, job_id: str) -> list[dict[str, Any]]:
-        url = states_url(self.settings(service, conn_id), conn_id)
-        assert url is not None
-        answer = httpx.post(url, json={"job_ids": [job_id]})
-        answer.raise_for_status()
-        return answer.json()["jobs"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def receiver(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+def receiver(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedReceiver]:
     """The receiver app mounted where the plugin mounts it, with Airflow connections handed in directly and a
     SQLite file as the delivery store, served on loopback."""
-    import uvicorn
-    from airflow.sdk import Connection
-    from fastapi import FastAPI
-    from sqlalchemy import create_engine
-
-    from airflow_provider_mediagen.webhooks.app import create_receiver_app
-    from airflow_provider_mediagen.webhooks.urls import PREFIX
-
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    extra = {"webhook_secret": SECRET, "webhook_base_url": base, "time_scale": TIME_SCALE}
+    port = free_port()
+    extra = {"webhook_secret": SECRET, "webhook_base_url": f"http://127.0.0.1:{port}", "time_scale": TIME_SCALE}
     connections = {
-        f"trust_{service}": Connection(conn_id=f"trust_{service}", conn_type=f"mediagen_{service}",
-                                       password=KEYS[service], host=simulator.urls[service], extra=json.dumps(extra))
+        f"trust_{service}": {"conn_type": f"mediagen_{service}", "password": KEYS[service],
+                             "host": simulator.urls[service], "extra": extra}
         for service in ("apex", "ddukddak")
     }
-    engine = create_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('deliveries')) / 'store.db'}")
-    app = FastAPI()
-    app.mount(PREFIX, create_receiver_app(get_connection=connections.__getitem__, get_engine=lambda: engine))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the receiver did not start"
-        time.sleep(0.02)
-    yield Receiver(base, connections, engine)
-    server.should_exit = True
-    thread.join(10)
-    engine.dispose()
+    with ServedReceiver(port, connections, Path(tmp_path_factory.mktemp("deliveries")) / "store.db") as served:
+        yield served
 
 
 @pytest.fixture(autouse=True)
-def _no_deliveries(receiver: Receiver) -> None:
+def _no_deliveries(receiver: ServedReceiver) -> None:
     """The simulator's job ids repeat after each reset (they come from its seed): start every test with
     an empty delivery store, so one test's forgery is not another's."""
     from airflow_provider_mediagen.webhooks.store import DELIVERIES
@@ -133,7 +87,7 @@ async def _wait(settings: ConnectionSettings, conn_id: str, kind: str, job_id: s
     return job, poller
 
 
-async def test_forged_completion_of_a_pollable_job_waits_for_the_service(simulator: Any, receiver: Receiver) -> None:
+async def test_forged_completion_of_a_pollable_job_waits_for_the_service(simulator: Any, receiver: ServedReceiver) -> None:
     """The forged ``completed`` (attacker's output URL) is in the receiver before the wait starts and the
     job is still running at the service: the poller reads the job at once instead of finishing it, and
     the wait ends only when the service itself says completed, with the service's own output."""
@@ -158,7 +112,7 @@ async def test_forged_completion_of_a_pollable_job_waits_for_the_service(simulat
     assert counters["apex"]["demo"]["webhooks_forged"] == 1 and simulator.attacker_hits() == 0
 
 
-async def test_delivery_wakes_a_pollable_wait_for_one_confirming_read(simulator: Any, receiver: Receiver) -> None:
+async def test_delivery_wakes_a_pollable_wait_for_one_confirming_read(simulator: Any, receiver: ServedReceiver) -> None:
     """An honest delivery still ends a wait whose polling is set far above the job's duration: it makes
     the job due for one read, and that read (the service's answer) finishes it."""
     conn_id = "trust_apex"
@@ -176,7 +130,7 @@ async def test_delivery_wakes_a_pollable_wait_for_one_confirming_read(simulator:
     assert poller.stats.list_reads + poller.stats.single_reads == 2, poller.stats  # the first read, the confirming one
 
 
-async def test_webhook_only_kind_still_finishes_from_its_delivery(simulator: Any, receiver: Receiver) -> None:
+async def test_webhook_only_kind_still_finishes_from_its_delivery(simulator: Any, receiver: ServedReceiver) -> None:
     """Ddukddak template videos have no status endpoint: the delivery is all there is, so it finishes the
     wait, and the poller never reads the service."""
     conn_id = "trust_ddukddak"
