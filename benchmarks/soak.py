@@ -39,8 +39,13 @@ from .sim import SimProcess
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "dags_examples" / "data"
 MAX_TRIES = 3
-#: a try running this long (real seconds) at a time scale of ~0.005 is hung: the soak reports it and stops
-STALL_SECONDS = float(os.environ.get("MEDIAGEN_SOAK_STALL_SECONDS", "120"))
+#: each task's timeout, real seconds: at a time scale of 0.005, 12,000 of the services' seconds, far beyond
+#: any job. It bounds the one wait that cannot end sooner: a Ddukddak submit whose connection dropped, on a
+#: connection with a receiver, waits for a delivery naming the submission, which never comes when the
+#: request never reached the service (the user then gets SubmissionUncertainError).
+TASK_TIMEOUT = 60
+#: a try running this long (real seconds) is hung: the soak reports it, with its stacks, and stops
+STALL_SECONDS = float(os.environ.get("MEDIAGEN_SOAK_STALL_SECONDS", str(TASK_TIMEOUT + 90)))
 KEYS = {"apex": "sk_live_soak-0c1d2e3f4a5b", "ddukddak": "dd_live_soak-9a8b7c6d5e4f", "facedub": "fdb_soak-1a2b3c4d5e6f"}
 PLANS = {"apex": "enterprise", "ddukddak": "enterprise", "facedub": "agency"}
 WEBHOOK_SECRET = "whsec-soak-7e3a91c0d2"
@@ -208,10 +213,6 @@ class Slot(threading.Thread):
     aborted = threading.Event()  # a stall was found: no further tries, anywhere
     current: tuple[Task, int, float] | None = None  # the try running now, and since when
 
-    def dump_stacks(self) -> None:
-        """Ask the worker to write every thread's stack to its log (faulthandler on SIGUSR1)."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGUSR1)
 
 
 def _set_apex_webhook(sim: SimProcess, url: str, time_scale: float) -> None:
@@ -223,13 +224,10 @@ def _set_apex_webhook(sim: SimProcess, url: str, time_scale: float) -> None:
 
 
 def _stalled(slots: list[Slot], work: Path) -> list[str]:
-    """The tries running for longer than STALL_SECONDS, each with the tail of its worker's log after a
-    stack dump; their workers are then killed so the soak can end and report."""
+    """The tries running for longer than STALL_SECONDS, each with the tail of its worker's log (where the
+    worker wrote its stacks shortly before); their workers are then killed so the soak can end and report."""
     Slot.aborted.set()
     hung = [slot for slot in slots if slot.current and time.monotonic() - slot.current[2] > STALL_SECONDS]
-    for slot in hung:
-        slot.dump_stacks()
-    time.sleep(2)
     found = []
     for slot in hung:
         task, try_number, since = slot.current  # type: ignore[misc]
@@ -279,6 +277,7 @@ def soak(jobs: int, kills: int, seed: int, time_scale: float, workers: int, work
         sim.control("POST", "/faults", {"rules": fault_rules(), "seed": seed})  # after the set-up's requests
         conns = {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(fields) for conn_id, fields in connections.items()}
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}, **conns,
+               "MEDIAGEN_SOAK_STALL_SECONDS": str(STALL_SECONDS),
                "AIRFLOW_HOME": str(work / "airflow"), "PYTHONUNBUFFERED": "1"}
         (work / "state").mkdir(parents=True)
         (work / "logs").mkdir()
@@ -288,7 +287,7 @@ def soak(jobs: int, kills: int, seed: int, time_scale: float, workers: int, work
             name = f"t{i:04d}"
             tasks.append(Task(name, CONNECTIONS[conn_id][0], {
                 "operator": operator, "params": params(i), "conn_id": conn_id,
-                "deferrable": (i // len(KINDS)) % 2 == 0, "poll_interval": None, "timeout": 600,
+                "deferrable": (i // len(KINDS)) % 2 == 0, "poll_interval": None, "timeout": TASK_TIMEOUT,
                 "output_path": str(work / "out" / name), "state": str(work / "state" / f"{name}.json")}))
         for task in rng.sample(tasks, min(kills, len(tasks))):
             task.kill_after = rng.uniform(0.0, 0.6)

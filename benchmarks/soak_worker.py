@@ -15,8 +15,9 @@ import faulthandler
 import importlib
 import json
 import os
-import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,19 @@ def run_try(task: str, try_number: int, spec: dict[str, Any]) -> dict[str, Any]:
                 "trace": "".join(traceback.format_exception(exc))[-2000:], "trigger_row": trigger_row}
 
 
+def _dump_stacks_of_a_hung_try(running: list[float]) -> None:
+    """Every thread's stack in the log, once per try, shortly before the soak would call the try hung
+    (``MEDIAGEN_SOAK_STALL_SECONDS``): what a hang was waiting for is then in the report."""
+    after = float(os.environ.get("MEDIAGEN_SOAK_STALL_SECONDS", "150")) * 0.9
+    dumped: float | None = None
+    while True:
+        time.sleep(0.5)
+        started = running[0] if running else None
+        if started is not None and started != dumped and time.monotonic() - started > after:
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+            dumped = started
+
+
 def main() -> None:
     import logging
 
@@ -120,12 +134,15 @@ def main() -> None:
     # INFO to stderr (the soak's log file per worker), so the secret search reads what a task log holds.
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
 
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the soak asks for stacks of a hung try
+    running: list[float] = []  # when the current try started
+    threading.Thread(target=_dump_stacks_of_a_hung_try, args=(running,), daemon=True).start()
     print("READY", flush=True)
     for line in sys.stdin:
         order = json.loads(line)
         print(f"START {order['task']} {order['try']}", flush=True)
+        running[:] = [time.monotonic()]
         outcome = run_try(order["task"], order["try"], order["spec"])
+        running.clear()
         print("DONE " + json.dumps(outcome, default=str), flush=True)
 
 
