@@ -31,6 +31,10 @@ def _connection_type(service: str) -> dict[str, Any]:
                                                                 "minimum": READ_SHARE_RANGE[0],
                                                                 "maximum": READ_SHARE_RANGE[1]},
                        "description": "Part of the documented read budget the triggerer's shared poller spends."},
+        "rate_limit_url": {"label": "Shared rate budget (Redis URL)",
+                           "schema": {"type": ["string", "null"], "format": "password"},
+                           "description": "redis://host:6379/0: every worker, triggerer and API server on this "
+                                          "key spends one rate budget (pip install airflow-provider-mediagen[redis])."},
         "time_scale": {"label": "Time scale (simulator only)", "schema": {"type": ["number", "null"], "default": 1.0},
                        "description": "Shrinks client rate-limit windows for a time-scaled simulator; 1.0 otherwise."},
     }

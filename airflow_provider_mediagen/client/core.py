@@ -85,6 +85,7 @@ class ClientCore:
         max_retry_wait: float = 120.0,
         rate_limit: bool = True,
         time_scale: float = 1.0,
+        rate_limit_url: str | None = None,
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
         download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     ) -> None:
@@ -101,7 +102,8 @@ class ClientCore:
         self.max_download_bytes = max_download_bytes
         self.download_timeout = download_timeout
         self._limits = (
-            RateLimiters(self.service.name, key_fingerprint(api_key), dict(self.service.rate_limits), time_scale)
+            RateLimiters(self.service.name, key_fingerprint(api_key), dict(self.service.rate_limits), time_scale,
+                         shared_url=rate_limit_url)
             if rate_limit else None
         )
         install_log_filter()

@@ -7,7 +7,9 @@ fixed-window server: whatever phase the server's windows have, no window of the 
 ever sees more than the documented number of requests. A small margin absorbs network jitter.
 
 Limiters live in a process-wide registry keyed by (service, key fingerprint, class), so every client
-object in a process spends one shared budget, as the service counts it.
+object in a process spends one shared budget, as the service counts it. With a ``shared_url`` (the
+connection's ``rate_limit_url``), every process on every host spends one budget kept in Redis
+(``shared_budget.py``), and its own only while Redis cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..catalog import RateLimit
+from .shared_budget import SharedBudget, bucket_name
 
 if TYPE_CHECKING:
-    from pyrate_limiter import Limiter
+    from pyrate_limiter import Limiter, Rate
 
 __all__ = ["RateLimiters", "key_fingerprint"]
 
@@ -39,11 +42,23 @@ class RateLimiters:
     _registry: dict[tuple[str, str, str, float], Limiter] = {}
     _lock = threading.Lock()
 
-    def __init__(self, service: str, fingerprint: str, limits: dict[str, RateLimit], scale: float = 1.0) -> None:
+    def __init__(self, service: str, fingerprint: str, limits: dict[str, RateLimit], scale: float = 1.0,
+                 shared_url: str | None = None) -> None:
         self._service = service
         self._fingerprint = fingerprint
         self._limits = limits
         self._scale = scale
+        self._shared = SharedBudget(shared_url) if shared_url else None
+
+    def _window_ms(self, class_name: str) -> int:
+        return max(1, round(self._limits[class_name].window_seconds * self._scale * (1 + _MARGIN) * 1000))
+
+    def _shared_rate(self, class_name: str) -> tuple[str, "Rate"]:
+        from pyrate_limiter import Rate
+
+        window_ms = self._window_ms(class_name)
+        return (bucket_name(self._service, self._fingerprint, class_name, window_ms),
+                Rate(self._limits[class_name].limit, window_ms))
 
     def limiter(self, class_name: str) -> "Limiter":
         key = (self._service, self._fingerprint, class_name, self._scale)
@@ -52,14 +67,17 @@ class RateLimiters:
             if limiter is None:
                 from pyrate_limiter import InMemoryBucket, Limiter, Rate  # first call, not import time
 
-                spec = self._limits[class_name]
-                window_ms = max(1, round(spec.window_seconds * self._scale * (1 + _MARGIN) * 1000))
-                limiter = Limiter(InMemoryBucket([Rate(spec.limit, window_ms)]), buffer_ms=1)
+                limiter = Limiter(InMemoryBucket([Rate(self._limits[class_name].limit, self._window_ms(class_name))]),
+                                  buffer_ms=1)
                 self._registry[key] = limiter
             return limiter
 
     def acquire(self, class_name: str) -> None:
+        if self._shared is not None and self._shared.acquire(*self._shared_rate(class_name)):
+            return
         self.limiter(class_name).try_acquire(class_name, blocking=True)
 
     async def acquire_async(self, class_name: str) -> None:
+        if self._shared is not None and await self._shared.acquire_async(*self._shared_rate(class_name)):
+            return
         await self.limiter(class_name).try_acquire_async(class_name, blocking=True)

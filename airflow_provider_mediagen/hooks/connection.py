@@ -40,9 +40,12 @@ class ConnectionSettings:
     #: ``previous_webhook_secret_until`` (epoch seconds): deliveries already promised to the old URL
     previous_webhook_secret: Secret | None = None
     previous_webhook_secret_until: float = 0.0
+    #: Redis holding one rate budget per key for every process (it may hold a password: a Secret)
+    rate_limit_url: Secret | None = None
 
     def client_options(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "time_scale": self.time_scale}
+        return {"base_url": self.base_url, "time_scale": self.time_scale,
+                "rate_limit_url": self.rate_limit_url.get() if self.rate_limit_url else None}
 
 
 def _base_url(service: str, host: str | None, port: int | None, schema: str | None, extra: dict[str, Any]) -> str:
@@ -87,8 +90,23 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
                               if extra.get("webhook_internal_url") else None),
         require_signature=str(extra.get("require_signature", "")).lower() in ("1", "true", "yes"),
         read_share=_read_share(conn.conn_id, extra.get("read_share")),
+        rate_limit_url=_rate_limit_url(conn.conn_id, extra.get("rate_limit_url")),
         **_previous_secret(conn.conn_id, extra),
     )
+
+
+def _rate_limit_url(conn_id: str, value: Any) -> Secret | None:
+    """``redis://`` or ``rediss://`` (TLS), checked when the connection is read, before any request."""
+    if not value:
+        return None
+    url = str(value).strip()
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConnectionConfigError(
+            f"connection {conn_id!r}: extra rate_limit_url must be a Redis URL (redis://host:6379/0, "
+            "rediss:// for TLS, unix:///path/redis.sock)")
+    if urlsplit(url).password:
+        _mask_in_airflow(url)
+    return Secret(url)
 
 
 def _previous_secret(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,19 @@ def test_a_read_share_out_of_range_names_the_extra_and_the_rule(bad: Any) -> Non
         settings_from_connection("apex", _conn(read_share=bad))
 
 
+@pytest.mark.parametrize("bad", ["http://127.0.0.1:6379", "127.0.0.1:6379", "postgresql://db/x"])
+def test_a_rate_limit_url_that_is_not_redis_names_the_extra(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"'mediagen_apex_tuned': extra rate_limit_url must be a Redis URL"):
+        settings_from_connection("apex", _conn(rate_limit_url=bad))
+
+
+def test_a_rate_limit_url_is_kept_as_a_secret() -> None:
+    settings = settings_from_connection("apex", _conn(rate_limit_url="redis://:pw-for-redis@cache:6379/2"))
+    assert settings.rate_limit_url is not None and settings.rate_limit_url.get().endswith("@cache:6379/2")
+    assert "pw-for-redis" not in repr(settings)
+    assert settings_from_connection("apex", _conn()).client_options()["rate_limit_url"] is None
+
+
 async def test_the_shared_poller_spends_the_connections_share(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_MEDIAGEN_APEX_HALF", json.dumps({
         "conn_type": "mediagen_apex", "password": "sk_live_demo", "host": simulator.urls["apex"],
