@@ -117,6 +117,11 @@ class AsyncMediaClient(ClientCore):
             raise self._failed_error(job)
         return job
 
+    async def acquire_share_async(self, class_name: str, share: float) -> None:
+        """A poller's draw from its key's pollers' share (see ``RateLimiters.acquire_share_async``)."""
+        if self._limits:
+            await self._limits.acquire_share_async(class_name, share)
+
     async def stream_job(self, job_id: str, token: str, kind: str = "video") -> AsyncIterator[Job]:
         call = self._stream_call(kind, job_id, token)
         if self._limits:

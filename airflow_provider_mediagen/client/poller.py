@@ -115,6 +115,7 @@ class StatusPoller:
         reads fall in (list and single reads share a class in every documented service)."""
         classes = {self.service.endpoint(k.status or k.list or "").rate_limit
                    for k in self.service.kinds.values() if k.pollable}
+        self._read_class = max(classes, key=lambda c: self.service.rate_limits[c].min_interval, default=None)
         spacing = max((self.service.rate_limits[c].min_interval for c in classes), default=1.0)
         return spacing * self.client.time_scale / max(0.01, self.read_share)
 
@@ -241,6 +242,8 @@ class StatusPoller:
                 continue
             started = now  # pacing counts the scan for due jobs too
             try:
+                if self._read_class is not None:  # the pollers' share across triggerers (shared budget only)
+                    await self.client.acquire_share_async(self._read_class, self.read_share)
                 await self._read(due)
             except Exception:  # never let one bad read end the loop
                 log.exception("status read failed")

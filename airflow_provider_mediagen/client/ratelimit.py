@@ -77,6 +77,20 @@ class RateLimiters:
             return
         self.limiter(class_name).try_acquire(class_name, blocking=True)
 
+    async def acquire_share_async(self, class_name: str, share: float) -> None:
+        """With a shared budget, every poller of this key in every triggerer draws from one more bucket
+        holding ``share`` of the class's budget, so ``read_share`` bounds the pollers together, however
+        many triggerers there are, and leaves the rest to workers. Without it nothing is drawn here: each
+        poller paces itself to ``share`` (and N triggerers need ``read_share`` divided by N)."""
+        if self._shared is None:
+            return
+        window_ms = self._window_ms(class_name)
+        limit = max(1, int(self._limits[class_name].limit * share))
+        from pyrate_limiter import Rate
+
+        await self._shared.acquire_async(
+            bucket_name(self._service, self._fingerprint, f"{class_name}-pollers", window_ms), Rate(limit, window_ms))
+
     async def acquire_async(self, class_name: str) -> None:
         if self._shared is not None and await self._shared.acquire_async(*self._shared_rate(class_name)):
             return

@@ -129,3 +129,57 @@ def test_the_redis_password_never_shows(simulator: Any) -> None:
     with MediaClient("ddukddak", KEYS["ddukddak"], base_url=simulator.urls["ddukddak"], rate_limit_url=url,
                      time_scale=SCALE) as client:
         assert "s3cret" not in repr(client) and "s3cret" not in repr(vars(client))
+
+
+POLLER = textwrap.dedent("""
+    import asyncio, sys, time
+    from airflow_provider_mediagen.client import AsyncMediaClient
+    from airflow_provider_mediagen.client.poller import StatusPoller
+    base_url, key, scale, redis_url, share, start_at, *job_ids = sys.argv[1:]
+
+    async def main():
+        async with AsyncMediaClient("ddukddak", key, base_url=base_url, time_scale=float(scale),
+                                    rate_limit_url=redis_url or None) as client:
+            poller = StatusPoller(client, read_share=float(share))
+            await asyncio.sleep(max(0.0, float(start_at) - time.time()))
+            jobs = await asyncio.gather(*(poller.wait("ai_image", j, deadline=time.time() + 120, poll_interval=0)
+                                          for j in job_ids))
+            assert all(job is not None and job.terminal for job in jobs), jobs
+            print("done", flush=True)
+
+    asyncio.run(main())
+""")
+
+
+def _pollers_reads(simulator: Any, redis_url: str, share: float, triggerers: int = 2) -> tuple[int, float]:
+    """Status reads of ``triggerers`` pollers (one per process, as one per triggerer) of one key, all
+    watching the same four 10-second jobs, and the seconds they read for."""
+    from airflow_provider_mediagen.client import MediaClient
+
+    simulator.reset()
+    simulator.configure(durations={"ddukddak.ai_image": 200})  # 10 s at this scale
+    with MediaClient("ddukddak", KEYS["ddukddak"], base_url=simulator.urls["ddukddak"], time_scale=SCALE) as client:
+        ids = [client.submit("ai_image", {"prompt": f"poll {n}", "model": "gemini-2.5-flash-image"}).id
+               for n in range(4)]
+    start_at = time.time() + 3
+    pollers = [subprocess.Popen([sys.executable, "-c", POLLER, simulator.urls["ddukddak"], KEYS["ddukddak"], str(SCALE),
+                                 redis_url, str(share), str(start_at), *ids],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(triggerers)]
+    _finish(pollers)
+    reads = sum(n for endpoint, codes in requests_of(simulator, "ddukddak").items()
+                if endpoint.startswith("GET /ai/images") for n in codes.values())
+    jobs = [j for j in simulator.jobs() if j["id"] in ids]
+    ran = max(j["finished_at"] for j in jobs) - start_at  # the pollers read from start_at on
+    return reads, ran
+
+
+def test_read_share_bounds_the_pollers_of_all_triggerers_together(simulator: Any, redis: RedisServer) -> None:
+    """Two triggerers' pollers at read_share 0.5: with the shared budget they read at most half of the
+    key's budget together (no read_share / N by hand); without it, each reads half, so about all of it."""
+    share, limit, window = 0.5, 30, 10 * SCALE * 1.05
+    shared_reads, shared_ran = _pollers_reads(simulator, redis.url, share)
+    own_reads, own_ran = _pollers_reads(simulator, "", share)
+    bound = lambda ran: share * limit * (ran / window + 1)  # noqa: E731 - the bound over a run of `ran` s
+    assert shared_reads <= bound(shared_ran), (shared_reads, shared_ran, bound(shared_ran))
+    assert own_reads > 1.5 * bound(own_ran), (own_reads, own_ran, bound(own_ran))
