@@ -7,20 +7,14 @@ API server, with connections from Airflow and the metadata database as the store
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_mediagen.demo.stack import free_port
 from airflow_provider_mediagen.hooks.connection import ConnectionSettings, settings_from_connection
 from airflow_provider_mediagen.webhooks.urls import receiver_url, states_url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServedReceiver:

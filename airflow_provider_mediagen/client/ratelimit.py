@@ -53,12 +53,13 @@ class RateLimiters:
     def _window_ms(self, class_name: str) -> int:
         return max(1, round(self._limits[class_name].window_seconds * self._scale * (1 + _MARGIN) * 1000))
 
-    def _shared_rate(self, class_name: str) -> tuple[str, "Rate"]:
+    def _shared_rate(self, class_name: str, share: float = 1.0, suffix: str = "") -> tuple[str, "Rate"]:
+        """The Redis bucket name and rate of ``share`` of a class's budget."""
         from pyrate_limiter import Rate
 
         window_ms = self._window_ms(class_name)
-        return (bucket_name(self._service, self._fingerprint, class_name, window_ms),
-                Rate(self._limits[class_name].limit, window_ms))
+        return (bucket_name(self._service, self._fingerprint, f"{class_name}{suffix}", window_ms),
+                Rate(max(1, int(self._limits[class_name].limit * share)), window_ms))
 
     def limiter(self, class_name: str) -> "Limiter":
         key = (self._service, self._fingerprint, class_name, self._scale)
@@ -82,14 +83,8 @@ class RateLimiters:
         holding ``share`` of the class's budget, so ``read_share`` bounds the pollers together, however
         many triggerers there are, and leaves the rest to workers. Without it nothing is drawn here: each
         poller paces itself to ``share`` (and N triggerers need ``read_share`` divided by N)."""
-        if self._shared is None:
-            return
-        window_ms = self._window_ms(class_name)
-        limit = max(1, int(self._limits[class_name].limit * share))
-        from pyrate_limiter import Rate
-
-        await self._shared.acquire_async(
-            bucket_name(self._service, self._fingerprint, f"{class_name}-pollers", window_ms), Rate(limit, window_ms))
+        if self._shared is not None:
+            await self._shared.acquire_async(*self._shared_rate(class_name, share, "-pollers"))
 
     async def acquire_async(self, class_name: str) -> None:
         if self._shared is not None and await self._shared.acquire_async(*self._shared_rate(class_name)):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from airflow_provider_mediagen.demo.stack import free_port
 from airflow_provider_mediagen.hooks.connection import settings_from_connection
 from airflow_provider_mediagen.webhooks.app import MAX_BODY_BYTES
 from airflow_provider_mediagen.webhooks.tokens import receiver_token, sign, states_token
@@ -26,19 +26,13 @@ from .conftest import TIME_SCALE, run_dag
 SECRET = "whsec-test-0c4f2a"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def api_server(simulator: Any) -> Iterator[str]:
     """The real Airflow API server app (execution API, UI routes and plugins) served on loopback."""
     import uvicorn
     from airflow.api_fastapi.app import create_app
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     jwt = simulator.facedub_jwt(key="fdb_demo", ttl=3600)
     extras = {"time_scale": TIME_SCALE, "webhook_secret": SECRET, "webhook_base_url": base}

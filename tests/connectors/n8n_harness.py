@@ -8,19 +8,14 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_mediagen.demo.stack import free_port
+
 from .conftest import CONNECTORS, Tools, require
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_package(tools: Tools, work: Path) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
@@ -72,7 +67,7 @@ class N8n:
             N8N_VERSION_NOTIFICATIONS_ENABLED="false",
             N8N_TEMPLATES_ENABLED="false",
             N8N_PERSONALIZATION_ENABLED="false",
-            N8N_RUNNERS_BROKER_PORT=str(_free_port()),
+            N8N_RUNNERS_BROKER_PORT=str(free_port()),
             N8N_LOG_LEVEL="info",
             N8N_LOG_OUTPUT="console",
             DB_SQLITE_POOL_SIZE="1",
