@@ -30,7 +30,7 @@ __all__ = ["SharedBudget", "redacted_redis_url"]
 log = logging.getLogger("airflow_provider_mediagen.client")
 
 #: seconds between attempts to reach Redis again once it failed
-RETRY_SECONDS = 5.0
+RETRY_SECONDS = 1.0
 #: seconds a Redis command may take before the process falls back (a hung Redis must not hang tasks)
 REDIS_TIMEOUT = 2.0
 

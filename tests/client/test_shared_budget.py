@@ -95,8 +95,8 @@ def test_redis_killed_mid_run_fails_nothing_warns_once_and_is_used_again(simulat
                                                                        redis: RedisServer) -> None:
     from redis import Redis
 
-    # 600 calls each: about 90 before the kill, about 300 on their own budgets while Redis is away (the
-    # processes retry it after 5 s), the rest on the shared budget again (60 calls per second in all).
+    # 600 calls each: about 90 before the kill, some on their own budgets while Redis is away (the
+    # processes try it again every second), the rest on the shared budget again (60 calls per second in all).
     callers = _callers(simulator, redis.url, calls=600)
     time.sleep(4 + 1.5)
     redis.kill()
