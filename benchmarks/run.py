@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.run            # full run: N = 100, 1,000, 10,000 (about 15 min on 2 cores)
     .venv/bin/python -m benchmarks.run --quick    # N = 100 only, fewer import runs (about 2 min)
 
-Options: ``--n 100 1000``, ``--scenarios apex mixed``, ``--skip-batch``, ``--skip-import``, ``--scale``,
+Options: ``--n 100 1000``, ``--scenarios apex mixed``, ``--skip-batch``, ``--skip-import``, ``--skip-budget``,
+``--scale``,
 ``--out PATH`` (default ``benchmarks/RESULTS.md``; ``-`` prints only), ``--json PATH`` (raw results).
 See ``benchmarks/README.md`` for what is measured and how.
 """
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import budget as shared_budget
 from . import setup_jobs
 from .common import (
     BENCH,
@@ -374,8 +376,35 @@ def report(results: dict[str, Any], args: argparse.Namespace, elapsed: float) ->
                   "|---|---|---|---|",
                   (f"| {imports['sdk_ms']:.0f} | {imports['with_provider_ms']:.0f} | {imports['over_ms']:.0f} | "
                   f"{imports['over_ms_totals']:.0f} |")]
+    lines += _budget_section(results.get("budget", []))
     lines += ["", "## Targets", ""] + targets(results) + [""]
     return "\n".join(lines)
+
+
+def _budget_section(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    r0 = rows[0]
+    lines = ["", "## 4. One Apex key, many processes: per-process limiters vs one shared budget (Redis)", "",
+             (f"{r0['submitters']} submitting processes ({r0['jobs'] // r0['submitters']} jobs each, one after "
+              f"another, the client's default 5 attempts) and {r0['pollers']} triggerer-like pollers (one shared "
+              "`StatusPoller` each, default read_share 0.8, polling every 2 s as the docs' example) on one key, "
+              f"time scale {r0['scale']}; \"shared\" sets the connection extra `rate_limit_url` to one "
+              "`redis-server`; \"Redis down\" kills it 100-160 documented s into the run and starts it again "
+              "empty. 429s are the simulator's counts; reads per window are its counts of `GET /api/jobs` "
+              "sampled every 10 documented s (tumbling, not aligned with the service's fixed windows). Bound: "
+              f"the last of {r0['jobs']} submissions at the documented 5 / 10 s, {fmt(r0['bound'], 0)} s after "
+              "the first. Makespan: the first submission's start to the last accepted one, documented s."), "",
+             ("| side | accepted | failed (429 after 5 attempts) | submit 429s | read 429s | makespan s | "
+              "makespan / bound | reads per 10 s, max / mean (limit) | detected | last detection s | "
+              "warnings (unreachable / back) |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['side']} | {r['accepted']} | {r['failed']} | {r['submit_429']} | {r['read_429']} | "
+                     f"{fmt(r['makespan'], 0)} | {r['ratio']:.3f} | {r['reads_per_window_max']} / "
+                     f"{r['reads_per_window_mean']:.1f} ({r['read_limit']}) | {r['detected']} | "
+                     f"{fmt(r['last_detection'], 0)} | {r['unreachable_warnings']} / {r['reachable_again']} |")
+    return lines
 
 
 def targets(results: dict[str, Any]) -> list[str]:
@@ -414,6 +443,15 @@ def targets(results: dict[str, Any]) -> list[str]:
     for b in results.get("batch", []):
         out.append(f"- Batch {b['service']}: makespan {b['ratio']:.3f}x its bound "
                    f"({'met' if b['ratio'] <= 1.05 else 'MISSED'} <= 1.05), {b['r429']} 429s, {b['failed']} failed.")
+    for r in results.get("budget", []):
+        if r["side"] == "shared":
+            ok = r["submit_429"] + r["read_429"] == 0 and r["failed"] == 0
+            out.append(f"- One key, {r['processes']} processes, shared budget: {r['submit_429'] + r['read_429']} 429s, "
+                       f"{r['failed']} failed ({'met' if ok else 'MISSED'}: 0); makespan {r['ratio']:.3f}x its bound "
+                       f"({'met' if r['ratio'] <= 1.1 else 'MISSED'} <= 1.1).")
+        elif r["side"] == "per-process":
+            out.append(f"- The per-process control: {r['submit_429'] + r['read_429']} 429s, {r['failed']} "
+                       "submissions failed on 429s.")
     imports = results.get("imports")
     if imports:
         out.append(f"- Provider import cost {imports['over_ms']:.0f} ms over airflow.sdk "
@@ -463,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="time scale of the batch scenario (default: --scale); the client limiter's "
                              "5 %% window margin shrinks with the scale")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-budget", action="store_true",
+                        help="skip the shared rate budget benchmark (4 submitters + 2 pollers on one key, ~3 min)")
+    parser.add_argument("--budget-scale", type=float, default=0.1,
+                        help="time scale of the shared budget benchmark (default 0.1)")
     parser.add_argument("--import-runs", type=int, default=None)
     parser.add_argument("--out", default=str(ROOT / "RESULTS.md"))
     parser.add_argument("--json", default=None, help="also write the raw results here")
@@ -476,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.update:
         # Re-run only the selected parts and keep the rest of an earlier run's raw results.
         results = json.loads(Path(args.update).read_text(encoding="utf-8"))
-        if ns or not args.skip_batch or not args.skip_import:  # not a mere re-render
+        if ns or not args.skip_batch or not args.skip_import or not args.skip_budget:  # not a mere re-render
             results.setdefault("commands", [results.get("command", "(earlier run)")]).append(_command())
         args.json = args.json or args.update
         if not args.skip_batch:
@@ -495,6 +537,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_import:
         results["imports"] = run_imports(args.import_runs or (3 if args.quick else 9))
         save()
+    if not args.skip_budget:
+        results["budget"] = []
+        for side in shared_budget.SIDES:
+            log(f"shared budget benchmark: {side}")
+            results["budget"] += shared_budget.run_budget(args.budget_scale, (side,))
+            save()
     if args.skip_batch and not ns:
         print(save())
         return 0

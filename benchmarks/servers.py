@@ -1,4 +1,4 @@
-"""Real servers the tests start themselves: on a free loopback port, in a temporary folder, stopped by pid.
+"""Real servers the tests and benchmarks start themselves: on a free loopback port, in a temporary folder, stopped by pid.
 
 Redis is Debian's ``redis-server`` (installed by ``scripts/setup-redis.sh``, which the test command runs),
 bound to 127.0.0.1 and persisting nothing (``--save ""``)."""
