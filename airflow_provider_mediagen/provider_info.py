@@ -76,4 +76,22 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [_connection_type(name) for name in SERVICES],
         "extra-links": [f"{_PKG}.operators.links.MediaOutputLink"],
         "plugins": [{"name": "mediagen", "plugin-class": f"{_PKG}.plugin.MediaGenPlugin"}],
+        "config": {
+            "mediagen": {
+                "description": "The media generation provider's webhook receiver (on the API servers).",
+                "options": {
+                    "webhook_retention_days": {
+                        "description": ("Days a recorded webhook delivery is kept after its last change; older "
+                                        "ones are pruned by the receiver itself, in batches, at most every 5 "
+                                        "minutes per API server. Keep it above your longest wait: a trigger "
+                                        "still waiting for a pruned job learns its state by polling (or, for "
+                                        "a webhook-only kind, only from a new delivery)."),
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "30",
+                        "default": "7",
+                    },
+                },
+            },
+        },
     }

@@ -9,13 +9,12 @@ wants 2xx within 10 s); rejects get a clear 4xx and record nothing.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import BackgroundTasks, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ..catalog import SERVICES
 from ..client.secrets import install_log_filter
@@ -25,28 +24,12 @@ from .store import DeliveryStore
 from .urls import INTENT_ID
 from .tokens import SignatureError, receiver_token, states_token, tokens_match, verify_signature
 
-__all__ = ["MAX_BODY_BYTES", "create_receiver_app"]
+__all__ = ["MAX_BODY_BYTES", "MAX_CHANGES", "MAX_IDS", "create_receiver_app"]
 
 MAX_BODY_BYTES = 64 * 1024
-
-
-class _ReplayGuard:
-    """Message ids of signed deliveries seen within the replay window (per API server process; the
-    timestamp check bounds how long one must be remembered)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._seen:
-                return False
-            self._seen[key] = None
-            while len(self._seen) > self._size:
-                self._seen.popitem(last=False)
-            return True
+#: Job ids (or intents) one ``/states`` read may name, and changes one read may return.
+MAX_IDS = 5000
+MAX_CHANGES = 1000
 
 
 def _default_connection(conn_id: str) -> Any:
@@ -64,7 +47,6 @@ def _default_engine() -> Any:
 def create_receiver_app(get_connection: Any = _default_connection, get_engine: Any = _default_engine) -> FastAPI:
     install_log_filter()  # the receiver's own log lines (and httpx's) are scrubbed like the clients'
     app = FastAPI(title="mediagen webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
-    replay = _ReplayGuard()
     state: dict[str, DeliveryStore] = {}
 
     def store() -> DeliveryStore:
@@ -112,8 +94,8 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
         return body
 
     @app.post("/webhooks/{service}/{conn_id}")
-    async def deliver(service: str, conn_id: str, request: Request, token: str | None = None,
-                      intent: str | None = None) -> JSONResponse:
+    async def deliver(service: str, conn_id: str, request: Request, background: BackgroundTasks,
+                      token: str | None = None, intent: str | None = None) -> JSONResponse:
         body = await limited_body(request)
         settings, secret = authenticate(service, conn_id, token)
         if intent is not None and not INTENT_ID.fullmatch(intent):
@@ -124,7 +106,8 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
                 message_id = verify_signature(secret, request.headers, body)
             except SignatureError as exc:
                 raise HTTPException(401, f"signature rejected: {exc}") from None
-            if not replay.first_time(f"{service}:{conn_id}:{message_id}"):
+            # In the shared store, so a replay is refused by whichever API server it reaches.
+            if not await run_in_threadpool(store().first_message, service, conn_id, message_id):
                 raise HTTPException(409, "replayed delivery")
         try:
             job = parse_delivery(service, load_json(body))
@@ -132,7 +115,8 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             raise HTTPException(400, str(exc)) from None
         except DeliveryError as exc:
             raise HTTPException(422, str(exc)) from None
-        verdict = store().record(service, conn_id, job, intent)
+        verdict = await run_in_threadpool(store().record, service, conn_id, job, intent)
+        background.add_task(store().prune_if_due)  # after the answer: the sender never waits for it
         return JSONResponse({"result": verdict, "job_id": job.id, "status": job.status.value})
 
     @app.post("/webhooks/{service}/{conn_id}/states")
@@ -144,12 +128,23 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             job_ids, intents = asked["job_ids"], asked.get("intents", [])
             assert isinstance(job_ids, list) and all(isinstance(j, str) and len(j) <= MAX_JOB_ID for j in job_ids)
             assert isinstance(intents, list) and all(isinstance(i, str) and INTENT_ID.fullmatch(i) for i in intents)
+            assert len(job_ids) <= MAX_IDS and len(intents) <= MAX_IDS
+            changes = asked.get("changes")
+            if changes is not None:
+                after, limit = changes.get("after"), int(changes.get("limit", MAX_CHANGES))
+                assert after is None or (isinstance(after, list) and len(after) == 2)
+                cursor = None if after is None else (float(after[0]), int(after[1]))
         except (ValueError, KeyError, TypeError, AttributeError, AssertionError):
-            raise HTTPException(400, f'expected {{"job_ids": ["...", ...], "intents": ["...", ...]}} (job ids of '
+            raise HTTPException(400, f'expected {{"job_ids": ["...", ...], "intents": ["...", ...], "changes": '
+                                     f'{{"after": [stamp, id] or null, "limit": n}}}} (at most {MAX_IDS} job ids of '
                                      f'at most {MAX_JOB_ID} characters, intents of 32 hex digits)') from None
-        answer: dict[str, Any] = {"jobs": store().states(service, conn_id, job_ids[:5000])}
+        answer: dict[str, Any] = {"jobs": await run_in_threadpool(store().states, service, conn_id, job_ids)}
         if intents:
-            answer["intents"] = store().by_intent(service, conn_id, intents[:5000])
+            answer["intents"] = await run_in_threadpool(store().by_intent, service, conn_id, intents)
+        if changes is not None:
+            limit = max(1, min(limit, MAX_CHANGES))
+            jobs, cursor = await run_in_threadpool(store().changes, service, conn_id, cursor, limit)
+            answer["changes"] = {"jobs": jobs, "cursor": list(cursor), "more": len(jobs) == limit}
         return JSONResponse(answer)
 
     return app

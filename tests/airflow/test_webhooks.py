@@ -168,7 +168,7 @@ def test_a_delivery_names_its_submission(api_server: str) -> None:
                       json={"job_ids": [], "intents": [intent]}).status_code == 401
 
 
-def test_a_delivery_table_of_an_earlier_version_gains_the_intent_column(tmp_path: Any) -> None:
+def test_a_delivery_table_of_an_earlier_version_gains_the_intent_column_and_indexes(tmp_path: Any) -> None:
     from sqlalchemy import create_engine, inspect, text
 
     from airflow_provider_mediagen.catalog import Job, NormalizedStatus
@@ -178,11 +178,14 @@ def test_a_delivery_table_of_an_earlier_version_gains_the_intent_column(tmp_path
     with engine.begin() as db:  # the table as the first version made it
         db.execute(text("CREATE TABLE mediagen_webhook_delivery (id INTEGER PRIMARY KEY, service VARCHAR(32) NOT "
                         "NULL, conn_id VARCHAR(250) NOT NULL, job_id VARCHAR(250) NOT NULL, status VARCHAR(16) NOT "
-                        "NULL, job TEXT NOT NULL, deliveries INTEGER NOT NULL, updated_at FLOAT NOT NULL)"))
+                        "NULL, job TEXT NOT NULL, deliveries INTEGER NOT NULL, updated_at FLOAT NOT NULL, CONSTRAINT "
+                        "mediagen_webhook_delivery_job UNIQUE (service, conn_id, job_id))"))
         db.execute(text("INSERT INTO mediagen_webhook_delivery VALUES (1, 'ddukddak', 'c', 'old', 'succeeded', "
                         "'{}', 1, 0)"))
     store = DeliveryStore(engine)
     assert "intent_id" in {c["name"] for c in inspect(engine).get_columns("mediagen_webhook_delivery")}
+    assert {"mediagen_webhook_delivery_changes", "mediagen_webhook_delivery_age"} <= {
+        i["name"] for i in inspect(engine).get_indexes("mediagen_webhook_delivery")}
     job = Job(service="ddukddak", kind="ai_image", id="new", status=NormalizedStatus.SUCCEEDED,
               raw_status="completed")
     assert store.record("ddukddak", "c", job, "a" * 32) == "recorded"
