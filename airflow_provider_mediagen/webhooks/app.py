@@ -134,9 +134,15 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
                 after, limit = changes.get("after"), int(changes.get("limit", MAX_CHANGES))
                 assert after is None or (isinstance(after, list) and len(after) == 2)
                 cursor = None if after is None else (float(after[0]), int(after[1]))
+                overlap = float(changes.get("overlap", 0.0))
+                assert 0.0 <= overlap <= 60.0
+                if cursor is not None and overlap:
+                    # Rows stamped within the last ``overlap`` seconds (this server's clock) are read
+                    # again: another server may commit one a moment after a later one was read.
+                    cursor = min(cursor, (time.time() - overlap, 0))
         except (ValueError, KeyError, TypeError, AttributeError, AssertionError):
             raise HTTPException(400, f'expected {{"job_ids": ["...", ...], "intents": ["...", ...], "changes": '
-                                     f'{{"after": [stamp, id] or null, "limit": n}}}} (at most {MAX_IDS} job ids of '
+                                     f'{{"after": [stamp, id] or null, "limit": n, "overlap": seconds}}}} (at most {MAX_IDS} job ids of '
                                      f'at most {MAX_JOB_ID} characters, intents of 32 hex digits)') from None
         answer: dict[str, Any] = {"jobs": await run_in_threadpool(store().states, service, conn_id, job_ids)}
         if intents:

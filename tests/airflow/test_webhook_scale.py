@@ -250,3 +250,94 @@ def test_two_receivers_take_1000_deliveries_for_200_jobs_at_once(receivers: list
                     for side, body, headers in replays]
 
     assert Counter(asyncio.run(replay_all())) == {409: 100}
+
+
+# --- the triggers' feed ----------------------------------------------------------------------------
+
+
+def test_the_feed_serves_20000_waiting_jobs_without_413_one_request_per_tick(receivers: list[Receiver],
+                                                                              db_url: str) -> None:
+    """20,000 jobs wait on one connection, 5,000 already delivered. Naming them all in one read passes the
+    receiver's 64 KiB cap (413: today's trigger learnt nothing); the feed looks each id up once, in
+    pages, then reads only the changes: 300 new deliveries arriving at the *other* server are learnt in
+    one request."""
+    from airflow_provider_mediagen.webhooks.feed import DeliveryFeed, id_pages
+
+    waiting = [f"vid_{i:05d}_{'x' * 20}" for i in range(20_000)]
+    now = time.time()
+    rows = []
+    for job_id in waiting[:5000]:
+        job = _job(job_id, NormalizedStatus.RUNNING, "processing")
+        rows.append({"service": "ddukddak", "conn_id": CONN, "job_id": job_id, "status": "running",
+                     "job": json.dumps(job.model_dump(mode="json", exclude={"raw"}) | {"raw": {}}),
+                     "deliveries": 1, "updated_at": now - 60})  # delivered a minute ago
+    with create_engine(db_url).begin() as db:
+        db.execute(DELIVERIES.insert(), rows)
+
+    whole = httpx.post(receivers[0].states_url(), json={"job_ids": waiting}, timeout=60)
+    assert whole.status_code == 413  # the control: one read naming every waiting id
+
+    async def ticks() -> tuple[list[Job], int, list[Job], int, list[Job], int]:
+        feed = DeliveryFeed(receivers[0].states_url(), timeout=60)
+        try:
+            first = await feed.fetch(waiting)
+            first_requests = feed.requests
+            async with httpx.AsyncClient(timeout=60) as http:
+                for n, job_id in enumerate(waiting[10_000:10_300]):
+                    body, headers = _signed({"uid": job_id, "status": "completed",
+                                             "video_url": f"https://storage.example/{n}.mp4"}, f"feed_{n}")
+                    answer = await http.post(receivers[1].delivery_url(), content=body, headers=headers)
+                    assert answer.status_code == 200, answer.text
+            second = await feed.fetch(waiting)
+            second_requests = feed.requests - first_requests
+            third = await feed.fetch(waiting)
+            return first, first_requests, second, second_requests, third, feed.requests - first_requests - second_requests
+        finally:
+            await feed.aclose()
+
+    first, first_requests, second, second_requests, third, third_requests = asyncio.run(ticks())
+    assert {j.id for j in first} == set(waiting[:5000])
+    assert first_requests == len(list(id_pages(waiting))) <= 20
+    assert {j.id for j in second} >= set(waiting[10_000:10_300]) and second_requests == 1
+    assert all(j.status == NormalizedStatus.SUCCEEDED for j in second if j.id in set(waiting[10_000:10_300]))
+    # A quiet tick: one request, and only what the overlap re-reads (nothing older than it).
+    assert third_requests == 1 and {j.id for j in third} <= set(waiting[10_000:10_300])
+
+
+def test_a_late_commit_is_seen_by_the_overlap_and_an_older_one_by_the_resync(
+        receivers: list[Receiver], db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows a cursor has passed, committed late (another API server's slow transaction, or a clock a
+    little behind): within the overlap the next tick sees them; beyond it, the periodic re-lookup does."""
+    from airflow_provider_mediagen.webhooks import feed as feed_module
+    from airflow_provider_mediagen.webhooks.feed import DeliveryFeed
+
+    engine = create_engine(db_url)
+    store = DeliveryStore(engine)
+    waiting = ["first", "late", "older"]
+
+    def commit_late(job_id: str, stamp: float) -> None:
+        store.record("ddukddak", CONN, _job(job_id, NormalizedStatus.SUCCEEDED, "completed"))
+        with engine.begin() as db:
+            db.execute(update(DELIVERIES).where(DELIVERIES.c.job_id == job_id).values(updated_at=stamp))
+
+    async def ticks() -> list[set[str]]:
+        feed = DeliveryFeed(receivers[0].states_url(), timeout=60)
+        seen = []
+        try:
+            seen.append({j.id for j in await feed.fetch(waiting)})  # the cursor is now the end
+            store.record("ddukddak", CONN, _job("first", NormalizedStatus.SUCCEEDED, "completed"))
+            seen.append({j.id for j in await feed.fetch(waiting)})  # the cursor passes "first"
+            commit_late("late", time.time() - 1.0)  # stamped before "first"'s row, within the overlap
+            commit_late("older", time.time() - 30.0)  # far behind: only a re-lookup finds it
+            seen.append({j.id for j in await feed.fetch(waiting)})
+            monkeypatch.setattr(feed_module, "RESYNC", 0.0)
+            feed._resync_at = 0.0
+            seen.append({j.id for j in await feed.fetch(waiting)})
+        finally:
+            await feed.aclose()
+        return seen
+
+    empty, first, late, resync = asyncio.run(ticks())
+    assert (empty, first) == (set(), {"first"})
+    assert "late" in late and "older" not in late
+    assert resync == {"first", "late", "older"}
