@@ -76,6 +76,8 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [_connection_type(name) for name in SERVICES],
         "extra-links": [f"{_PKG}.operators.links.MediaOutputLink"],
         "plugins": [{"name": "mediagen", "plugin-class": f"{_PKG}.plugin.MediaGenPlugin"}],
+        # ``airflow db migrate`` creates and upgrades the webhook receiver's tables through it.
+        "db-managers": [f"{_PKG}.webhooks.db.MediaGenDBManager"],
         "config": {
             "mediagen": {
                 "description": "The media generation provider's webhook receiver (on the API servers).",

@@ -51,7 +51,7 @@ from sqlalchemy.exc import IntegrityError
 from ..catalog import Job
 from .tokens import REPLAY_WINDOW
 
-__all__ = ["DEFAULT_RETENTION_DAYS", "DeliveryStore", "RANK"]
+__all__ = ["DEFAULT_RETENTION_DAYS", "VERSION_TABLE", "DeliveryStore", "RANK", "metadata"]
 
 log = logging.getLogger("airflow_provider_mediagen.webhooks")
 
@@ -64,6 +64,8 @@ PRUNE_BATCHES = 20
 PRUNE_EVERY = 300.0
 
 _METADATA = MetaData()
+#: The tables' own Alembic version table (``webhooks/migrations``; Airflow's is ``alembic_version``).
+VERSION_TABLE = "alembic_version_mediagen"
 DELIVERIES = Table(
     "mediagen_webhook_delivery", _METADATA,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -80,6 +82,8 @@ DELIVERIES = Table(
     Index("mediagen_webhook_delivery_changes", "service", "conn_id", "updated_at", "id"),
     Index("mediagen_webhook_delivery_age", "updated_at"),
 )
+metadata = _METADATA
+
 #: Message ids of signed deliveries, kept for the replay window (a replay is refused on every server).
 MESSAGES = Table(
     "mediagen_webhook_message", _METADATA,
