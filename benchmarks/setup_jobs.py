@@ -88,16 +88,11 @@ async def _submit_one(http: httpx.AsyncClient, sim: SimProcess, job: PlannedJob,
     headers = {"Authorization": f"Bearer {job.account.key}"}
     base = sim.url(job.service)
     for _ in range(50):
-        if job.service == "ddukddak":
-            r = await http.post(f"{base}/ai/videos", headers=headers,
-                                json={"prompt": "benchmark", "model": "veo-3", "duration": "8"})
-        elif job.service == "apex":
-            r = await http.post(f"{base}/api/generate/video", headers=headers,
-                                json={"script": "benchmark", "duration": 5, "resolution": "720p", "model": "wan-2.6"})
-        else:
-            r = await http.post(f"{base}/jobs", headers=headers, data={"duration": "5"},
-                                files={"character_photo": ("p.jpg", photo, "image/jpeg"),
-                                       "reference_video": ("v.mp4", _VIDEO, "video/mp4")})
+        try:
+            r = await _post_one(http, base, headers, job, photo)
+        except httpx.TransportError:  # the simulator closed a kept-alive connection under load: setup only
+            await asyncio.sleep(0.05)
+            continue
         if r.status_code == 429:
             await asyncio.sleep(0.01)
             continue
@@ -106,6 +101,19 @@ async def _submit_one(http: httpx.AsyncClient, sim: SimProcess, job: PlannedJob,
         job.job_id = str(body.get("uid") or body.get("job_id") or body.get("data", {}).get("jobId"))
         return
     raise RuntimeError(f"could not submit a {job.service} job: {r.status_code} {r.text[:200]}")
+
+
+async def _post_one(http: httpx.AsyncClient, base: str, headers: dict[str, str], job: PlannedJob,
+                    photo: bytes) -> httpx.Response:
+    if job.service == "ddukddak":
+        return await http.post(f"{base}/ai/videos", headers=headers,
+                               json={"prompt": "benchmark", "model": "veo-3", "duration": "8"})
+    if job.service == "apex":
+        return await http.post(f"{base}/api/generate/video", headers=headers,
+                               json={"script": "benchmark", "duration": 5, "resolution": "720p", "model": "wan-2.6"})
+    return await http.post(f"{base}/jobs", headers=headers, data={"duration": "5"},
+                           files={"character_photo": ("p.jpg", photo, "image/jpeg"),
+                                  "reference_video": ("v.mp4", _VIDEO, "video/mp4")})
 
 
 async def _submit_all(sim: SimProcess, jobs: list[PlannedJob], concurrency: int) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import RateLimit
 from .shared_budget import SharedBudget, bucket_name
@@ -33,6 +33,24 @@ _MARGIN = 0.05  # 5 % longer windows than documented
 def key_fingerprint(api_key: str) -> str:
     """A short, non-reversible id for a key: budgets are per key, logs must not show it."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _leaks() -> Any:
+    """One leaker for every in-memory bucket of the process. pyrate-limiter gives a ``Limiter`` made from
+    a bare bucket a leaker of its own, which is a thread running its own event loop: a triggerer waiting
+    on the jobs of 5,000 connections would run thousands of threads (~13 KB of Python objects each plus
+    a thread stack, all waking every 10 s). Buckets still leak (expired entries dropped) on that one."""
+    from pyrate_limiter import BucketFactory
+
+    class _ProcessLeaks(BucketFactory):
+        def wrap_item(self, name: str, weight: int = 1) -> Any:
+            raise NotImplementedError("only schedules leaks; each limiter routes its own items")
+
+        def get(self, item: Any) -> Any:
+            raise NotImplementedError("only schedules leaks; each limiter routes its own items")
+
+    return _ProcessLeaks()
 
 
 class RateLimiters:
@@ -67,9 +85,11 @@ class RateLimiters:
             limiter = self._registry.get(key)
             if limiter is None:
                 from pyrate_limiter import InMemoryBucket, Limiter, Rate  # first call, not import time
+                from pyrate_limiter.limiter import SingleBucketFactory
 
-                limiter = Limiter(InMemoryBucket([Rate(self._limits[class_name].limit, self._window_ms(class_name))]),
-                                  buffer_ms=1)
+                bucket = InMemoryBucket([Rate(self._limits[class_name].limit, self._window_ms(class_name))])
+                _leaks().schedule_leak(bucket)
+                limiter = Limiter(SingleBucketFactory(bucket, schedule_leak=False), buffer_ms=1)
                 self._registry[key] = limiter
             return limiter
 
