@@ -35,14 +35,22 @@ from ..catalog import Job
 from . import errors
 from .aio import AsyncMediaClient
 
-__all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "PollerStats", "StatusPoller"]
+__all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "PollerReleasedError", "PollerStats", "StatusPoller"]
 
 #: The part of the documented read budget a poller spends by default; the rest is left to submits
 #: (Ddukddak's one budget covers every endpoint), workers' own reads and other clients of the key.
 DEFAULT_READ_SHARE = 0.8
+#: Seconds a poller with nothing to wait for keeps its client before it is released (closed, forgotten).
+IDLE_RELEASE = 30.0
+#: Seconds between two re-reads of the connection after the service refused the key.
+RENEW_EVERY = 30.0
 READ_SHARE_RANGE = (0.05, 1.0)
 
 log = logging.getLogger("airflow_provider_mediagen.poller")
+
+
+class PollerReleasedError(RuntimeError):
+    """A wait asked of a poller released for idleness (``shared_poller`` never hands one out)."""
 
 
 class Feed(Protocol):
@@ -51,6 +59,8 @@ class Feed(Protocol):
     interval: float
 
     async def fetch(self, job_ids: list[str]) -> list[Job]: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass
@@ -94,8 +104,16 @@ class StatusPoller:
     """
 
     def __init__(self, client: AsyncMediaClient, *, read_share: float = DEFAULT_READ_SHARE, max_transient_failures: int = 10,
-                 list_page: int = 50, feed: Feed | None = None, stream_token: str | None = None) -> None:
+                 list_page: int = 50, feed: Feed | None = None, stream_token: str | None = None,
+                 renew: Callable[[], Awaitable[AsyncMediaClient | None]] | None = None,
+                 on_release: Callable[[StatusPoller], None] | None = None,
+                 idle_release: float | None = None) -> None:
         self.client = client
+        self.renew = renew
+        self.on_release = on_release
+        self.idle_release = IDLE_RELEASE if idle_release is None else idle_release
+        self.released = False
+        self._renewed_at = 0.0
         self.feed = feed
         self.stream_token = stream_token
         self._last_feed = 0.0
@@ -131,6 +149,8 @@ class StatusPoller:
         ``on_update(job, changed)`` is called on every change, and every ``heartbeat`` seconds without
         one (for progress logs). Raises the job's error when its reads keep failing (not found, auth,
         more than ``max_transient_failures`` transient failures in a row)."""
+        if self.released:
+            raise PollerReleasedError("this poller was released (idle); ask for the shared poller again")
         watch = self._watches.get(job_id)
         if watch is None:
             first = time.monotonic() + (max(0.0, not_before - time.time()) if not_before else 0.0)
@@ -229,7 +249,8 @@ class StatusPoller:
             now = time.monotonic()
             if not self._watches:
                 idle_since = idle_since or now
-                if now - idle_since > 30:
+                if now - idle_since > self.idle_release:
+                    await self._release()
                     return
             else:
                 idle_since = None
@@ -253,7 +274,7 @@ class StatusPoller:
     async def _idle(self, now: float) -> None:
         pending = [w.next_due for w in self._watches.values()
                    if w.error is None and self.service.kind(w.kind).pollable]
-        timeout = max(0.0, min(pending) - now) if pending else 5.0
+        timeout = max(0.0, min(pending) - now) if pending else min(5.0, self.idle_release)
         if self.feed is not None and self._watches:
             timeout = min(timeout, max(0.0, self._last_feed + self.feed.interval - now))
         self._wakeup.clear()
@@ -261,6 +282,37 @@ class StatusPoller:
             await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
         except asyncio.TimeoutError:
             pass
+
+    async def _release(self) -> None:
+        """Nothing waited for a while: give the client (its pool, its limiter) and the feed back, so a
+        triggerer that waited on thousands of connections holds only those still in use. The next wait
+        of this connection makes a new poller, with the connection read again (a rotated key with it)."""
+        self.released = True
+        if self.on_release is not None:
+            self.on_release(self)  # synchronously, before any await: no wait can find this poller after
+        if self.feed is not None:
+            await self.feed.aclose()
+        await self.client.aclose()
+
+    async def _renew_key(self) -> bool:
+        """After the service refused the key: read the connection again (at most every
+        :data:`RENEW_EVERY` s) and, if it holds another key, read with a client of the new one."""
+        now = time.monotonic()
+        if self.renew is None or now - self._renewed_at < RENEW_EVERY:
+            return False
+        self._renewed_at = now
+        try:
+            client = await self.renew()
+        except Exception:  # a connection that cannot be read now: the refusal stands
+            log.warning("reading the connection again after the key was refused failed", exc_info=True)
+            return False
+        if client is None:
+            return False
+        old, self.client = self.client, client
+        log.warning("%s refused the key; the connection now holds another, which the waits use from now on",
+                    self.service.title)
+        await old.aclose()
+        return True
 
     async def _read_feed(self) -> None:
         assert self.feed is not None
@@ -317,6 +369,10 @@ class StatusPoller:
         try:
             jobs = await self.client.list_jobs(self._list_kind, problems=problems)
         except errors.MediaGenError as exc:
+            if isinstance(exc, errors.AuthenticationError) and await self._renew_key():
+                for watch in due:
+                    watch.next_due = time.monotonic()
+                return
             self._fail_reads(due, exc)
             return
         by_id = {job.id: job for job in jobs}
@@ -337,6 +393,9 @@ class StatusPoller:
         try:
             job = await self.client.get_job(watch.kind, watch.job_id)
         except errors.MediaGenError as exc:
+            if isinstance(exc, errors.AuthenticationError) and await self._renew_key():
+                watch.next_due = time.monotonic()
+                return
             self._fail_reads([watch], exc)
             return
         self._update(watch, job)

@@ -16,6 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ..catalog import Job
 from ..client import AuthenticationError, MediaGenError
+from ..client.poller import PollerReleasedError
 from .events import JobEvent
 from .pollers import shared_poller
 
@@ -92,10 +93,16 @@ class MediaJobTrigger(BaseTrigger):
                               f"({type(exc).__name__}: {exc}); the job keeps running at {self.service}", started)
             return
         try:
-            job = await poller.wait(self.kind, str(self.job_id), deadline=deadline, poll_interval=self.poll_interval,
-                                    max_transient_failures=self.max_transient_failures,
-                                    heartbeat=self.progress_interval, on_update=progress,
-                                    not_before=self.first_read_at)
+            while True:
+                try:
+                    job = await poller.wait(self.kind, str(self.job_id), deadline=deadline,
+                                            poll_interval=self.poll_interval,
+                                            max_transient_failures=self.max_transient_failures,
+                                            heartbeat=self.progress_interval, on_update=progress,
+                                            not_before=self.first_read_at)
+                    break
+                except PollerReleasedError:  # released (idle) between our asking and waiting
+                    poller = await shared_poller(self.service, self.conn_id)
         except AuthenticationError as exc:  # the key was rotated or revoked while the job ran
             yield self._event("error", f"{exc}: connection {self.conn_id!r} was refused while waiting for job "
                               f"{self.job_id} (was its key rotated or revoked?); the job keeps running at "

@@ -1,11 +1,16 @@
-"""The triggerer process's shared pollers: one per (event loop, service, connection)."""
+"""The triggerer process's shared pollers: one per (event loop, service, connection), made on a
+connection's first wait and released once nothing has waited on it for ``IDLE_RELEASE`` seconds, so a
+triggerer that served thousands of connections holds only those in use. A poller whose key the service
+refuses reads the connection again and carries on with the new key, if it holds one (a rotation)."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
 
+from ..client.aio import AsyncMediaClient
 from ..client.poller import StatusPoller
+from ..client.ratelimit import key_fingerprint
 from ..hooks.mediagen import hook_for
 from ..webhooks.feed import DeliveryFeed
 from ..webhooks.urls import states_url
@@ -43,9 +48,22 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
             settings = await hook.asettings()
             client = await hook.aget_client()
             feed_url = states_url(settings, conn_id)
+
+            async def renew(known: str = key_fingerprint(settings.api_key.get())) -> AsyncMediaClient | None:
+                """A client of the connection's key when it is no longer the one the poller reads with."""
+                fresh = hook_for(service, conn_id)
+                if key_fingerprint((await fresh.asettings()).api_key.get()) == known:
+                    return None
+                return await fresh.aget_client()
+
+            def forget(released: StatusPoller) -> None:
+                if pollers.get(key) is released:
+                    del pollers[key]
+
             poller = StatusPoller(client, read_share=settings.read_share,
                                   feed=DeliveryFeed(feed_url) if feed_url else None,
-                                  stream_token=settings.jwt.get() if settings.jwt else None)
+                                  stream_token=settings.jwt.get() if settings.jwt else None,
+                                  renew=renew, on_release=forget)
             pollers[key] = poller
             # Hand the loop back before the next creation, so other tasks (and running pollers)
             # get a turn between two lookups.
@@ -54,5 +72,5 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
 
 
 def _stale(poller: StatusPoller) -> bool:
-    """A poller whose client was closed is rebuilt, so a rotated key or a new base URL is picked up."""
-    return poller.client._http.is_closed
+    """A released poller, or one whose client was closed, is rebuilt (the connection read again)."""
+    return poller.released or poller.client._http.is_closed

@@ -149,8 +149,8 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             answer["intents"] = await run_in_threadpool(store().by_intent, service, conn_id, intents)
         if changes is not None:
             limit = max(1, min(limit, MAX_CHANGES))
-            jobs, cursor = await run_in_threadpool(store().changes, service, conn_id, cursor, limit)
-            answer["changes"] = {"jobs": jobs, "cursor": list(cursor), "more": len(jobs) == limit}
+            jobs, end = await run_in_threadpool(store().changes, service, conn_id, cursor, limit)
+            answer["changes"] = {"jobs": jobs, "cursor": list(end), "more": len(jobs) == limit}
         return JSONResponse(answer)
 
     return app
