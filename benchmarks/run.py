@@ -512,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-share", type=float, default=None,
                         help="connection extra read_share for ours (default: the provider's 0.8); such rows "
                              "are labelled 'ours, read_share X' and kept apart from the default's")
+    parser.add_argument("--same-cap", action="store_true",
+                        help="stop the baseline at ours' own cap (default: 1.5x the time ours took + 10 s)")
     parser.add_argument("--lazy-masker", action="store_true",
                         help="both sides with Airflow's secrets masker compiling its regex lazily (what an "
                              "upstream fix would do); such rows are labelled '..., lazy masker'")
@@ -584,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
                         # The baseline stops at 1.5x the time ours needed (plus 10 s, at most
                         # --baseline-cap); jobs it has not learned by then count as undetected.
                         cap = min(max(ours["wall"] * 1.5 + 10.0, 20.0), args.baseline_cap)
+                        if args.same_cap:  # the same time as ours: "undetected" then compares like with like
+                            cap = ours["cap"]
                     scale = args.scale_large if n >= LARGE_N else args.scale
                     r = run_waits(sim, scale, scenario, n, side, tag=f"{side[0]}{n}", cap=cap,
                                   read_share=args.read_share, lazy_masker=args.lazy_masker)

@@ -6,6 +6,7 @@ refuses reads the connection again and carries on with the new key, if it holds 
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 
 from ..client.aio import AsyncMediaClient
@@ -65,6 +66,10 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
                                   stream_token=settings.jwt.get() if settings.jwt else None,
                                   renew=renew, on_release=forget)
             pollers[key] = poller
+            # Airflow's masker compiled a regex of every secret so far for this lookup, and CPython's re
+            # cache keeps the last 512 of those (each the size of all secrets): with thousands of
+            # connections that is most of a triggerer's memory. Nothing reuses them; drop them.
+            re.purge()
             # Hand the loop back before the next creation, so other tasks (and running pollers)
             # get a turn between two lookups.
             await asyncio.sleep(0)
