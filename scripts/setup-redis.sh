@@ -1,16 +1,7 @@
 #!/usr/bin/env bash
-# Debian's redis-server for the shared rate budget tests (tests/client/test_shared_budget.py), installed only
-# when missing. The tests start their own server on a free loopback port (--save ""), stopped by pid.
+# Debian's redis-server for the shared rate budget tests (tests/client/test_shared_budget.py) and benchmark,
+# installed only when missing. They start their own server on a free loopback port (--save ""), stopped by pid
+# (Debian may start a service on 6379 after the install; nothing here uses it).
 set -euo pipefail
-if command -v redis-server >/dev/null; then
-    exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "setup-redis: redis-server is missing; run as root or: apt-get install -y redis-server" >&2
-    exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-# Debian starts a service on 6379 after the install where it can; the tests never use it.
-redis-server --version
+source "$(dirname "$0")/apt-install.sh"
+apt_install_missing redis "command -v redis-server" redis-server
