@@ -15,8 +15,20 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from airflow_provider_mediagen.demo.stack import free_port
+
+
+def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds: a server the tests or benchmarks started."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 class RedisServer:

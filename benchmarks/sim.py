@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from .common import pin
+from .servers import stop_process
 
 SIM_CPU = 1
 MEASURED_CPU = 0
@@ -46,13 +47,8 @@ class SimProcess:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
         self._http.close()
 

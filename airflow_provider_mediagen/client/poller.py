@@ -369,11 +369,7 @@ class StatusPoller:
         try:
             jobs = await self.client.list_jobs(self._list_kind, problems=problems)
         except errors.MediaGenError as exc:
-            if isinstance(exc, errors.AuthenticationError) and await self._renew_key():
-                for watch in due:
-                    watch.next_due = time.monotonic()
-                return
-            self._fail_reads(due, exc)
+            await self._read_failed(due, exc)
             return
         by_id = {job.id: job for job in jobs}
         full_page = len(jobs) + len(problems) >= self.list_page
@@ -393,12 +389,18 @@ class StatusPoller:
         try:
             job = await self.client.get_job(watch.kind, watch.job_id)
         except errors.MediaGenError as exc:
-            if isinstance(exc, errors.AuthenticationError) and await self._renew_key():
-                watch.next_due = time.monotonic()
-                return
-            self._fail_reads([watch], exc)
+            await self._read_failed([watch], exc)
             return
         self._update(watch, job)
+
+    async def _read_failed(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
+        """A refused key is first checked against the connection (a rotation: read again at once with the
+        new one); any other failure, or a key still refused, counts against the jobs read."""
+        if isinstance(exc, errors.AuthenticationError) and await self._renew_key():
+            for watch in watches:
+                watch.next_due = time.monotonic()
+            return
+        self._fail_reads(watches, exc)
 
     def _fail_reads(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
         self.stats.errors += 1

@@ -9,8 +9,8 @@ requests. The bucket's name holds the key's fingerprint (a hash), never the key.
 
 Redis unreachable never fails a task: the process falls back to its own limiter, says so once (what
 that costs: processes on one key may together exceed the budget, and the service's 429s are retried),
-tries Redis again every few seconds, and says when the shared budget is back. Sync (workers) and async
-(triggers) share the fallback state of the process.
+tries Redis again every second (``RETRY_SECONDS``), and says when the shared budget is back. Sync
+(workers) and async (triggers) share the fallback state of the process.
 """
 
 from __future__ import annotations

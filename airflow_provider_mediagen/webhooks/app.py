@@ -19,16 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from ..catalog import SERVICES
 from ..client.secrets import install_log_filter
 from ..hooks.connection import ConnectionSettings, settings_from_connection
-from .payloads import MAX_JOB_ID, DeliveryError, NotJSONError, load_json, parse_delivery
+from .payloads import MAX_BODY_BYTES, MAX_IDS, MAX_JOB_ID, DeliveryError, NotJSONError, load_json, parse_delivery
 from .store import DeliveryStore
 from .urls import INTENT_ID
 from .tokens import SignatureError, receiver_token, states_token, tokens_match, verify_signature
 
 __all__ = ["MAX_BODY_BYTES", "MAX_CHANGES", "MAX_IDS", "create_receiver_app"]
 
-MAX_BODY_BYTES = 64 * 1024
-#: Job ids (or intents) one ``/states`` read may name, and changes one read may return.
-MAX_IDS = 5000
+#: Changes one ``/states`` read may return.
 MAX_CHANGES = 1000
 
 

@@ -25,15 +25,16 @@ import httpx
 
 from ..catalog import Job
 from ..client.secrets import Secret, install_log_filter
+from .payloads import MAX_BODY_BYTES, MAX_IDS
 
 __all__ = ["DeliveryFeed", "fetch_sync", "id_pages", "job_of_intent_sync"]
 
 log = logging.getLogger("airflow_provider_mediagen.webhooks")
 
-#: Bytes of job ids one request carries (the receiver refuses bodies over 64 KiB; the rest is headroom).
+#: Bytes of job ids one request carries (the receiver refuses bodies over MAX_BODY_BYTES, 64 KiB; the rest
+#: is headroom for the request's other fields).
 PAGE_BYTES = 60_000
-#: Ids one request carries at most (the receiver's own cap).
-PAGE_IDS = 5000
+assert PAGE_BYTES < MAX_BODY_BYTES
 #: Changes asked for per request, and requests one tick may make for changes.
 CHANGES_LIMIT = 1000
 MAX_CHANGE_PAGES = 10
@@ -47,7 +48,7 @@ def id_pages(job_ids: list[str], budget: int = PAGE_BYTES) -> Iterator[list[str]
     size = 0
     for job_id in job_ids:
         cost = len(json.dumps(job_id)) + 2
-        if page and (size + cost > budget or len(page) >= PAGE_IDS):
+        if page and (size + cost > budget or len(page) >= MAX_IDS):
             yield page
             page, size = [], 0
         page.append(job_id)

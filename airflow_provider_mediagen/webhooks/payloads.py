@@ -10,13 +10,18 @@ import pydantic
 
 from ..catalog import SERVICES, Job, UnknownStatusError
 
-__all__ = ["MAX_DEPTH", "MAX_JOB_ID", "DeliveryError", "NotJSONError", "load_json", "parse_delivery"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_IDS", "MAX_JOB_ID", "DeliveryError", "NotJSONError", "load_json",
+           "parse_delivery"]
 
 #: Nesting deeper than any documented payload (Apex's is 3 levels) is refused before it reaches the
 #: JSON parser's recursion limit or a validator.
 MAX_DEPTH = 32
 #: Longer job ids are refused: the store's column holds 250 characters, and no service's ids come close.
 MAX_JOB_ID = 200
+#: The receiver's cap on any request body, and on the job ids (or intents) one ``/states`` read may name:
+#: the feed pages its reads to stay within both.
+MAX_BODY_BYTES = 64 * 1024
+MAX_IDS = 5000
 
 
 class DeliveryError(ValueError):

@@ -29,7 +29,7 @@ from airflow_provider_mediagen.demo.stack import free_port
 from airflow_provider_mediagen.webhooks import store as store_module
 from airflow_provider_mediagen.webhooks.store import DELIVERIES, MESSAGES, DeliveryStore
 from airflow_provider_mediagen.webhooks.tokens import receiver_token, sign, states_token
-from benchmarks.servers import PostgresServer
+from benchmarks.servers import PostgresServer, stop_process
 
 SECRET = "whsec-scale-7d1e"
 CONN = "mediagen_dd_scale"
@@ -174,12 +174,7 @@ class Receiver:
         return f"{self.base}/webhooks/ddukddak/{CONN}/states?token={states_token(SECRET, 'ddukddak', CONN)}"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc, grace=15)
         self.log.close()
 
 
