@@ -165,7 +165,10 @@ for mode in ("deferrable", "worker"):
         CrashAfterDone(task_id="image", prompt="done once", poll_interval=POLL, output_path=_out("image"),
                        deferrable=mode == "deferrable")
 
-with DAG("money_timeout_counts_from_submission", schedule=None, default_args=RETRY, tags=["mediagen-test"]):
+# One retry, the one the test is about: a third try starting after the 3 s job has finished would find it
+# done and succeed (nothing left to wait for), so with two retries the outcome hung on the machine's speed.
+with DAG("money_timeout_counts_from_submission", schedule=None, default_args={**RETRY, "retries": 1},
+         tags=["mediagen-test"]):
     SlowCrashAfterSubmit(task_id="commercial", product="Slow", platform="tv", duration=15, tone="luxury",
                          poll_interval=POLL, timeout=2.0)
 
