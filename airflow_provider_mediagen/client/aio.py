@@ -15,7 +15,7 @@ from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying
 
 from ..catalog import Job, RequestModel, Service
-from . import errors
+from . import errors, http_pool
 from .core import _MAX_REDIRECTS, ClientCore, DownloadSink, _DownloadBudget
 from .protocol import PreparedCall
 from .uploads import open_uploads
@@ -34,10 +34,29 @@ class AsyncMediaClient(ClientCore):
     def __init__(self, service: str | Service, api_key: str, *,
                  transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
         super().__init__(service, api_key, **options)
-        self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
+        # Made in a running loop, it leases the loop's shared pool (see ``http_pool``); a client of its
+        # own otherwise, or with a transport of the caller's.
+        shared = None if transport is not None else http_pool.lease(**self._shared_client_kwargs())
+        self._shared = shared is not None
+        self._http = shared or httpx.AsyncClient(transport=transport, **self._client_kwargs())
+        self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._closed:
+            return
+        self._closed = True
+        if self._shared:
+            await http_pool.give_back(self._http)
+        else:
+            await self._http.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:  # a shared pool stays open for the others: refuse here, as httpx would
+            raise RuntimeError(f"{self!r} has been closed")
 
     async def __aenter__(self) -> AsyncMediaClient:
         return self
@@ -46,6 +65,7 @@ class AsyncMediaClient(ClientCore):
         await self.aclose()
 
     async def send(self, call: PreparedCall) -> Any:
+        self._check_open()
         positions = self._positions(call)
         async for attempt in AsyncRetrying(**self._retry_kwargs(call)):
             with attempt:
@@ -123,6 +143,7 @@ class AsyncMediaClient(ClientCore):
             await self._limits.acquire_share_async(class_name, share)
 
     async def stream_job(self, job_id: str, token: str, kind: str = "video") -> AsyncIterator[Job]:
+        self._check_open()
         call = self._stream_call(kind, job_id, token)
         if self._limits:
             await self._limits.acquire_async(call.endpoint.rate_limit)
@@ -152,6 +173,7 @@ class AsyncMediaClient(ClientCore):
         """Stream an output to a path, binary file or :class:`DownloadSink`, with the same URL policy,
         limits and atomic write as :meth:`MediaClient.download`. File writes are small and sequential;
         they run inline."""
+        self._check_open()
         budget = self._download_budget()
         sink = self._sink(destination)
         try:

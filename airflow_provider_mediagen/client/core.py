@@ -115,14 +115,18 @@ class ClientCore:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(service={self.service.name!r}, base_url={self.base_url!r})"
 
+    @staticmethod
+    def _shared_client_kwargs() -> dict[str, Any]:
+        """The HTTP client settings every connection has in common (nothing of one connection's)."""
+        return dict(headers={"User-Agent": USER_AGENT}, follow_redirects=False, verify=_tls_context())
+
     def _client_kwargs(self) -> dict[str, Any]:
-        return dict(headers={"User-Agent": USER_AGENT}, timeout=self.timeout, follow_redirects=False,
-                    verify=_tls_context())
+        return dict(self._shared_client_kwargs(), timeout=self.timeout)
 
     def _request_kwargs(self, call: PreparedCall) -> dict[str, Any]:
         return dict(
             params=call.params or None, json=call.json, data=call.data, files=call.files,
-            auth=self._auth if call.auth else None,
+            auth=self._auth if call.auth else None, timeout=self.timeout,
         )
 
     # --- retries --------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 
 from ..catalog import Job
+from ..client import http_pool
+from ..client.core import ClientCore
 from ..client.secrets import Secret, install_log_filter
 from .payloads import MAX_BODY_BYTES, MAX_IDS
 
@@ -64,7 +66,12 @@ class DeliveryFeed:
         install_log_filter()
         self._url = states_url
         self.interval = interval
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._timeout = timeout
+        # The loop's shared pool, as the status reads use (see ``client.http_pool``).
+        shared = http_pool.lease(**ClientCore._shared_client_kwargs())
+        self._shared = shared is not None
+        self._http = shared or httpx.AsyncClient(timeout=timeout)
+        self._closed = False
         self._cursor: tuple[float, int] | None = None
         self._looked_up: set[str] = set()
         self._resync_at = time.monotonic() + RESYNC
@@ -72,7 +79,7 @@ class DeliveryFeed:
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         self.requests += 1
-        response = await self._http.post(self._url, json=body)
+        response = await self._http.post(self._url, json=body, timeout=self._timeout)
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
         return answer
@@ -131,7 +138,13 @@ class DeliveryFeed:
         return found
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._closed:
+            return
+        self._closed = True  # a shared pool's lease is given back once
+        if self._shared:
+            await http_pool.give_back(self._http)
+        else:
+            await self._http.aclose()
 
 
 def fetch_sync(states_url: str, job_ids: list[str], *, timeout: float = 5.0) -> list[Job]:

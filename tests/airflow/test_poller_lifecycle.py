@@ -40,7 +40,7 @@ async def test_an_idle_poller_is_released_and_the_next_wait_makes_a_new_one(
         if poller.released:
             break
         await asyncio.sleep(0.05)
-    assert poller.released and poller.client._http.is_closed
+    assert poller.released and poller.client.is_closed
     assert ("apex", "mediagen_apex_idle") not in pollers_of_this_loop()
     with pytest.raises(poller_module.PollerReleasedError):
         await poller.wait("image", job.id, deadline=time.time() + 1, poll_interval=0.05)
@@ -72,6 +72,6 @@ async def test_a_key_rotated_while_jobs_wait_is_picked_up_without_a_restart(
 
     done = await asyncio.wait_for(waiting, timeout=120)
     assert done is not None and done.terminal and done.status.value == "succeeded"
-    assert poller.client is not first_client and first_client._http.is_closed  # the same poller, a new key
+    assert poller.client is not first_client and first_client.is_closed  # the same poller, a new key
     refused = simulator.counters()["facedub"].get("anonymous", {}).get("requests", {})
     assert any(counts.get("401") for counts in refused.values()), refused  # the old key was refused first
