@@ -39,6 +39,7 @@ class AsyncMediaClient(ClientCore):
         shared = None if transport is not None else http_pool.lease(**self._shared_client_kwargs())
         self._shared = shared is not None
         self._http = shared or httpx.AsyncClient(transport=transport, **self._client_kwargs())
+        self._streams: httpx.AsyncClient | None = None  # leased on the first status stream
         self._closed = False
 
     @property
@@ -49,10 +50,21 @@ class AsyncMediaClient(ClientCore):
         if self._closed:
             return
         self._closed = True
+        if self._streams is not None:
+            await http_pool.give_back(self._streams)
         if self._shared:
             await http_pool.give_back(self._http)
         else:
             await self._http.aclose()
+
+    def _stream_http(self) -> httpx.AsyncClient:
+        """Streams hold their socket for the job's life: from the loop's stream pool, not the capped
+        request pool (with a transport of the caller's, that one)."""
+        if not self._shared:
+            return self._http
+        if self._streams is None:
+            self._streams = http_pool.lease("streams", **self._shared_client_kwargs())
+        return self._streams or self._http
 
     def _check_open(self) -> None:
         if self._closed:  # a shared pool stays open for the others: refuse here, as httpx would
@@ -148,7 +160,7 @@ class AsyncMediaClient(ClientCore):
         if self._limits:
             await self._limits.acquire_async(call.endpoint.rate_limit)
         try:
-            async with aconnect_sse(self._http, "GET", call.url, params=call.params, auth=None,
+            async with aconnect_sse(self._stream_http(), "GET", call.url, params=call.params, auth=None,
                                     timeout=httpx.Timeout(self.timeout, read=None)) as source:
                 if not source.response.is_success:
                     await source.response.aread()

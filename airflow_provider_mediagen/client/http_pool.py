@@ -24,9 +24,14 @@ import httpx
 
 __all__ = ["lease", "give_back", "LIMITS"]
 
-#: Streams (SSE) hold a socket for their whole life, so the pool puts no cap on open connections; the
-#: idle ones it keeps are capped, whatever the number of connections waiting.
-LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100, keepalive_expiry=5.0)
+#: Per purpose: requests share at most 100 sockets, whatever the number of connections waiting (httpcore
+#: scans its sockets for every request, so an uncapped pool on thousands of pollers costs quadratic CPU;
+#: a request waits for a free socket within its own timeout); status streams (SSE) hold a socket for
+#: their whole life, so they get their own pool, uncapped, keeping none idle.
+LIMITS = {
+    "requests": httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0),
+    "streams": httpx.Limits(max_connections=None, max_keepalive_connections=0),
+}
 
 
 @dataclass
@@ -35,23 +40,25 @@ class _Pool:
     users: int = 0
 
 
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = weakref.WeakKeyDictionary()
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Pool]] = weakref.WeakKeyDictionary()
 
 
 def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def lease(**options: Any) -> httpx.AsyncClient | None:
-    """The running loop's shared client (made on first use with ``options``), or ``None`` outside a
-    running loop, where the caller makes its own. Each lease is given back once with :func:`give_back`."""
+def lease(purpose: str = "requests", **options: Any) -> httpx.AsyncClient | None:
+    """The running loop's shared client for ``purpose`` (see :data:`LIMITS`; made on first use with
+    ``options``), or ``None`` outside a running loop, where the caller makes its own. Each lease is
+    given back once with :func:`give_back`."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    pool = _POOLS.get(loop)
+    pools = _POOLS.setdefault(loop, {})
+    pool = pools.get(purpose)
     if pool is None or pool.http.is_closed:
-        pool = _POOLS[loop] = _Pool(httpx.AsyncClient(limits=LIMITS, cookies=_no_cookies(), **options))
+        pool = pools[purpose] = _Pool(httpx.AsyncClient(limits=LIMITS[purpose], cookies=_no_cookies(), **options))
     pool.users += 1
     return pool.http
 
@@ -59,16 +66,16 @@ def lease(**options: Any) -> httpx.AsyncClient | None:
 async def give_back(http: httpx.AsyncClient) -> None:
     """End one lease of ``http``; the last one closes it (taken off the loop first, so a lease made
     while it closes gets a new pool)."""
-    for loop, pool in list(_POOLS.items()):
-        if pool.http is http:
-            pool.users -= 1
-            if pool.users > 0:
-                return
-            del _POOLS[loop]
-            break
+    for pools in list(_POOLS.values()):
+        for purpose, pool in list(pools.items()):
+            if pool.http is http:
+                pool.users -= 1
+                if pool.users > 0:
+                    return
+                del pools[purpose]
     await http.aclose()
 
 
 def users(http: httpx.AsyncClient) -> int:
     """How many clients hold a lease of ``http`` (for tests and benchmarks)."""
-    return next((pool.users for pool in _POOLS.values() if pool.http is http), 0)
+    return next((pool.users for pools in _POOLS.values() for pool in pools.values() if pool.http is http), 0)

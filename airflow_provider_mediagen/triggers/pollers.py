@@ -78,4 +78,4 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
 
 def _stale(poller: StatusPoller) -> bool:
     """A released poller, or one whose client was closed, is rebuilt (the connection read again)."""
-    return poller.released or poller.client._http.is_closed
+    return poller.released or poller.client.is_closed

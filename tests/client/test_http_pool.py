@@ -135,3 +135,13 @@ async def test_no_proxy_keeps_its_meaning(simulator: Any, monkeypatch: pytest.Mo
         assert await client.usage()
         await client.aclose()
     assert proxy.requests == []
+
+
+async def test_streams_have_their_own_pool_so_they_never_starve_status_reads(simulator: Any) -> None:
+    first, second = _client(simulator), _client(simulator)
+    streams = first._stream_http()
+    assert streams is not first._http and second._stream_http() is streams
+    assert http_pool.users(streams) == 2 and http_pool.users(first._http) == 2
+    await first.aclose()
+    await second.aclose()
+    assert streams.is_closed and first._http.is_closed
