@@ -126,7 +126,10 @@ class ClientCore:
     def _request_kwargs(self, call: PreparedCall) -> dict[str, Any]:
         return dict(
             params=call.params or None, json=call.json, data=call.data, files=call.files,
-            auth=self._auth if call.auth else None, timeout=self.timeout,
+            auth=self._auth if call.auth else None,
+            # No limit on waiting for a free socket: that queue is this process's own (a shared pool of
+            # thousands of waits), not the service's slowness; connect, read and write keep theirs.
+            timeout=httpx.Timeout(self.timeout, pool=None),
         )
 
     # --- retries --------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+import ahocorasick
+
 __all__ = ["MAX_REMEMBERED", "Secret", "install_log_filter", "scrub"]
 
 #: Query parameters whose value is a credential: our own tokens and keys, and the signatures and
@@ -50,7 +52,14 @@ MAX_REMEMBERED = 4096
 _LOCK = threading.Lock()
 _LIVE: "weakref.WeakSet[Secret]" = weakref.WeakSet()
 _REMEMBERED: OrderedDict[str, None] = OrderedDict()
-_snapshot: tuple[str, ...] | None = None  # values longest first, rebuilt when the registry changes
+#: Values are found with an Aho-Corasick automaton (one pass over the text, whatever the number of
+#: secrets: a triggerer holding thousands of connections' keys scrubs every log line and event). It is
+#: rebuilt in whole, so values registered since are first checked one by one, until there are
+#: :data:`_REBUILD_AFTER` of them (or one was forgotten).
+_REBUILD_AFTER = 64
+_automaton: ahocorasick.Automaton | None = None
+_built = False
+_pending: list[str] = []  # registered since the automaton was built, longest first
 
 
 class Secret:
@@ -78,14 +87,15 @@ class Secret:
 
 def _remember(value: str) -> None:
     """Keep ``value`` masked (caller holds the lock); re-registering refreshes it."""
-    global _snapshot
+    global _built
     if len(value) < MIN_MASKED_LENGTH:
         return
     if value in _REMEMBERED:
         _REMEMBERED.move_to_end(value)
         return
     _REMEMBERED[value] = None
-    _snapshot = None
+    _pending.append(value)
+    _pending.sort(key=len, reverse=True)
     if len(_REMEMBERED) > MAX_REMEMBERED:
         held = {s._value for s in _LIVE}
         for old in list(_REMEMBERED):
@@ -93,23 +103,45 @@ def _remember(value: str) -> None:
                 break
             if old not in held:
                 del _REMEMBERED[old]
+                _built = False  # an automaton never forgets: build it again without the old ones
 
 
-def _values() -> tuple[str, ...]:
-    global _snapshot
+def _matchers(rebuild: bool = False) -> tuple[ahocorasick.Automaton | None, tuple[str, ...]]:
+    """The automaton of the registered values (``None`` while there are none) and the values
+    registered since it was built."""
+    global _automaton, _built
     with _LOCK:
-        if _snapshot is None:
-            _snapshot = tuple(sorted(_REMEMBERED, key=len, reverse=True))
-        return _snapshot
+        if rebuild or not _built or len(_pending) > _REBUILD_AFTER:
+            automaton = ahocorasick.Automaton()
+            for value in _REMEMBERED:
+                automaton.add_word(value, len(value))
+            if len(automaton):
+                automaton.make_automaton()
+            _automaton = automaton if len(automaton) else None
+            _pending.clear()
+            _built = True
+        return _automaton, tuple(_pending)
+
+
+def _mask_found(text: str, automaton: ahocorasick.Automaton) -> str:
+    """``text`` with each longest, leftmost match of ``automaton`` masked."""
+    parts: list[str] = []
+    start = 0
+    for end, length in automaton.iter_long(text):
+        parts += [text[start:end - length + 1], _MASK]
+        start = end + 1
+    return "".join(parts) + text[start:] if parts else text
 
 
 def scrub(text: str) -> str:
     """``text`` with every registered secret, bearer token and credential query value masked."""
     if not text:
         return text
-    for value in _values():
-        if value in text:
-            text = text.replace(value, _MASK)
+    automaton, pending = _matchers()
+    if any(value in text for value in pending):  # rare: one automaton then, so overlaps mask whole
+        automaton, _ = _matchers(rebuild=True)
+    if automaton is not None:
+        text = _mask_found(text, automaton)
     text = _CREDENTIAL_QUERY.sub(r"\1" + _MASK, text)
     return _BEARER.sub(r"\1" + _MASK, text)
 

@@ -1,5 +1,7 @@
 """Real Airflow 3.3 processes in a throwaway home: ``api-server``, ``scheduler``, ``dag-processor`` and
-``triggerer``, LocalExecutor, SQLite metadata DB, started and stopped by pid with bounded waits.
+``triggerer``, LocalExecutor, SQLite metadata DB, started and stopped by pid with bounded waits; or, with
+a :class:`Shape`, the production shape: PostgreSQL, CeleryExecutor on Redis with its workers, and several
+triggerers and API servers (``triggerer-2``, ``api-server-2``...).
 
 Used by ``mediagen demo`` and by the system test. Every process gets its own session (process group),
 so stopping one also stops the children it started (LocalExecutor workers, parsing processes,
@@ -22,14 +24,52 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["AirflowStack", "StackError", "free_port", "kill_recorded"]
+__all__ = ["AirflowStack", "Shape", "StackError", "free_port", "kill_recorded"]
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+KINDS = (*COMPONENTS, "celery-worker")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How many of each process, and what they share. The default is the demo's: one of each,
+    LocalExecutor, SQLite in the home folder.
+
+    :param database_url: the metadata DB (``postgresql+psycopg://...``); ``None``: SQLite.
+    :param broker_url: Celery's broker (``redis://...``); with ``celery_workers`` > 0, CeleryExecutor.
+    :param celery_concurrency: task slots per Celery worker.
+    """
+
+    api_servers: int = 1
+    triggerers: int = 1
+    celery_workers: int = 0
+    celery_concurrency: int = 4
+    database_url: str | None = None
+    broker_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.api_servers < 1 or self.triggerers < 0 or self.celery_workers < 0:
+            raise ValueError(f"a stack needs an API server and no negative counts: {self}")
+        if self.celery_workers and not (self.broker_url and self.database_url):
+            raise ValueError("CeleryExecutor needs a broker_url and a database_url (SQLite cannot serve it)")
+
+    def components(self) -> list[str]:
+        """Process names in start order: the first of a kind has the kind's name, the next ``<kind>-2``..."""
+        counts = {"api-server": self.api_servers, "scheduler": 1, "dag-processor": 1,
+                  "triggerer": self.triggerers, "celery-worker": self.celery_workers}
+        return [kind if n == 1 else f"{kind}-{n}" for kind, count in counts.items() for n in range(1, count + 1)]
+
+
+def kind_of(name: str) -> str:
+    """``triggerer-2`` -> ``triggerer``; ``api-server`` -> ``api-server``."""
+    head, _, tail = name.rpartition("-")
+    return head if tail.isdigit() else name
 TERMINAL_RUN_STATES = {"success", "failed"}
 
 
@@ -55,16 +95,21 @@ class AirflowStack:
     :param env: extra environment for every process (``AIRFLOW_CONN_*``, ``AIRFLOW_VAR_*``...).
     :param parallelism: LocalExecutor worker processes (task slots).
     :param extra_bundles: more DAG bundles, ``name -> folder`` (a test's own DAGs beside the examples).
+    :param shape: how many of each process and what they share (default: one of each, SQLite).
     """
 
     def __init__(self, home: Path, dags_folder: Path, env: Mapping[str, str] | None = None, *,
                  parallelism: int = 4, host: str = "127.0.0.1", port: int | None = None,
-                 extra_bundles: Mapping[str, Path] | None = None) -> None:
+                 extra_bundles: Mapping[str, Path] | None = None, shape: Shape | None = None) -> None:
+        self.shape = shape or Shape()
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
         self.bundles = {"examples": self.dags_folder, **{k: Path(v) for k, v in (extra_bundles or {}).items()}}
         self.host = host
         self.port = port or free_port(host)
+        #: Each API server's port (the first one's is ``port``); the REST calls here go to the first.
+        self.ports = {name: self.port if name == "api-server" else free_port(host)
+                      for name in self.shape.components() if kind_of(name) == "api-server"}
         self.parallelism = parallelism
         self.extra_env = dict(env or {})
         self.log_dir = self.home / "logs"
@@ -78,6 +123,32 @@ class AirflowStack:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_urls(self) -> list[str]:
+        """Every API server's base URL (webhooks may go to any: they share the metadata DB)."""
+        return [f"http://{self.host}:{port}" for port in self.ports.values()]
+
+    @property
+    def sqlite(self) -> bool:
+        return self.shape.database_url is None
+
+    def _shape_settings(self) -> dict[str, str]:
+        shape = self.shape
+        if shape.database_url is None:
+            settings = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}"}
+        else:  # Airflow 3's async engine reads its own URL; psycopg 3 serves both
+            settings = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": shape.database_url,
+                        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": shape.database_url}
+        if shape.celery_workers:
+            settings.update({
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CELERY__BROKER_URL": shape.broker_url or "",
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + (shape.database_url or ""),
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(shape.celery_concurrency),
+                "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+            })
+        return settings
 
     def environment(self) -> dict[str, str]:
         """The environment every process of this deployment runs with (nothing from the caller's
@@ -98,7 +169,6 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([
                 {"name": name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
                  "kwargs": {"path": str(folder)}} for name, folder in self.bundles.items()]),
@@ -121,7 +191,7 @@ class AirflowStack:
             "NO_PROXY": "*",
             "no_proxy": "*",
         }
-        return {**base, **settings, **self.extra_env}
+        return {**base, **settings, **self._shape_settings(), **self.extra_env}
 
     # --- processes ------------------------------------------------------------------------------
 
@@ -135,22 +205,34 @@ class AirflowStack:
                                   stderr=subprocess.STDOUT, timeout=timeout, check=False)
         if done.returncode != 0:
             raise StackError(f"airflow db migrate failed; see {self.log_dir / 'db-migrate.log'}")
+        if not self.sqlite:
+            return
         # Write-ahead logging (a setting stored in the file): readers no longer block the writer, so four
         # processes and their task workers share one SQLite file without "database is locked".
         with sqlite3.connect(self.home / "airflow.db") as db:
             db.execute("PRAGMA journal_mode=WAL")
 
-    def start(self, components: Iterable[str] = COMPONENTS) -> None:
-        for name in components:
+    def start(self, components: Iterable[str] | None = None) -> None:
+        for name in self.shape.components() if components is None else components:
             self.start_process(name)
 
+    def _arguments(self, name: str) -> list[str]:
+        kind = kind_of(name)
+        if kind == "api-server":
+            return ["api-server", "--host", self.host, "--port", str(self.ports[name]), "--workers", "1"]
+        if kind == "celery-worker":  # several on one host: own names, no log server each (one port)
+            return ["celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs",
+                    "--concurrency", str(self.shape.celery_concurrency)]
+        if kind == "triggerer" and self.shape.triggerers > 1:
+            return ["triggerer", "--skip-serve-logs"]  # the log server's port is one per host
+        return [kind]
+
     def start_process(self, name: str) -> subprocess.Popen[bytes]:
-        if name not in COMPONENTS:
-            raise ValueError(f"unknown component {name!r}")
+        if name not in self.shape.components():
+            raise ValueError(f"unknown component {name!r} (this stack has {', '.join(self.shape.components())})")
         if name in self.processes and self.processes[name].poll() is None:
             raise StackError(f"{name} is already running (pid {self.processes[name].pid})")
-        args = ["api-server", "--host", self.host, "--port", str(self.port), "--workers", "1"] \
-            if name == "api-server" else [name]
+        args = self._arguments(name)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         generation = self._generation[name] = self._generation.get(name, 0) + 1
         log_path = self.log_dir / (f"{name}.log" if generation == 1 else f"{name}-{generation}.log")
@@ -197,8 +279,11 @@ class AirflowStack:
     def stop(self) -> None:
         """Stop everything this stack started: the API server last, as workers report through it."""
         # The triggerer spends ~10 s on a graceful SIGTERM; its triggers are read-only, so a short wait will do.
-        for name, grace in (("triggerer", 3.0), ("scheduler", 15.0), ("dag-processor", 10.0), ("api-server", 10.0)):
-            self.kill(name, timeout=grace)
+        graces = {"triggerer": 3.0, "celery-worker": 10.0, "scheduler": 15.0, "dag-processor": 10.0,
+                  "api-server": 10.0}
+        for kind, grace in graces.items():
+            for name in [n for n in list(self.processes) if kind_of(n) == kind]:
+                self.kill(name, timeout=grace)
         if self._http is not None:
             self._http.close()
             self._http = None

@@ -183,3 +183,18 @@ def test_values_too_short_to_be_secrets_do_not_mask_every_letter() -> None:
     short, real = Secret("k"), Secret("sk_live_" + "short-test-0123")
     assert scrub("keep looking at sk_live_short-test-0123") == "keep looking at **********"
     assert repr(short) == repr(real) == "Secret('**********')" and MIN_MASKED_LENGTH == 5
+
+
+def test_thousands_of_secrets_each_masked_whole_whenever_registered() -> None:
+    """The matcher is an automaton rebuilt in batches (one pass per text, whatever the number of
+    secrets); values registered since the last build, and values that contain or overlap older ones,
+    are masked whole all the same."""
+    base = uuid.uuid4().hex
+    held = [Secret(f"fdb_{base}_{i:05d}") for i in range(3000)]
+    assert scrub(f"a {held[1234].get()} b") == "a ********** b"
+    # Registered after the build, one of them containing an older secret: no tail of it may show.
+    newer = Secret(held[7].get() + "_rotated")
+    shorter = Secret(held[8].get()[:-3])
+    text = scrub(f"{newer.get()} | {held[8].get()} | {shorter.get()}x | {held[2999].get()}")
+    assert text == "********** | ********** | **********x | **********", text
+    assert all(s.get() not in text for s in (*held, newer, shorter))
