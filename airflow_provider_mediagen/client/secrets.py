@@ -26,7 +26,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]  # ships no type stubs
 
 __all__ = ["MAX_REMEMBERED", "Secret", "install_log_filter", "scrub"]
 
@@ -87,7 +87,6 @@ class Secret:
 
 def _remember(value: str) -> None:
     """Keep ``value`` masked (caller holds the lock); re-registering refreshes it."""
-    global _built
     if len(value) < MIN_MASKED_LENGTH:
         return
     if value in _REMEMBERED:
@@ -96,14 +95,17 @@ def _remember(value: str) -> None:
     _REMEMBERED[value] = None
     _pending.append(value)
     _pending.sort(key=len, reverse=True)
-    if len(_REMEMBERED) > MAX_REMEMBERED:
+    # Values no live Secret holds are forgotten oldest first, in batches (a quarter of the bound at a
+    # time), so registering costs O(1) on average however many connections a triggerer holds. A
+    # forgotten value stays in the automaton until its next build: masked a little longer, never less.
+    if len(_REMEMBERED) > MAX_REMEMBERED + len(_LIVE):
         held = {s._value for s in _LIVE}
+        keep = MAX_REMEMBERED * 3 // 4 + len(held)
         for old in list(_REMEMBERED):
-            if len(_REMEMBERED) <= MAX_REMEMBERED:
+            if len(_REMEMBERED) <= keep:
                 break
             if old not in held:
                 del _REMEMBERED[old]
-                _built = False  # an automaton never forgets: build it again without the old ones
 
 
 def _matchers(rebuild: bool = False) -> tuple[ahocorasick.Automaton | None, tuple[str, ...]]:

@@ -198,3 +198,15 @@ def test_thousands_of_secrets_each_masked_whole_whenever_registered() -> None:
     text = scrub(f"{newer.get()} | {held[8].get()} | {shorter.get()}x | {held[2999].get()}")
     assert text == "********** | ********** | **********x | **********", text
     assert all(s.get() not in text for s in (*held, newer, shorter))
+
+
+def test_values_no_secret_holds_are_forgotten_in_bounds_and_held_ones_never() -> None:
+    from airflow_provider_mediagen.client import secrets
+
+    base = uuid.uuid4().hex
+    kept = Secret(f"held-{base}")
+    for i in range(secrets.MAX_REMEMBERED * 2):
+        Secret(f"gone-{base}-{i:05d}")  # a temporary: nothing holds it once made
+    assert len(secrets._REMEMBERED) <= secrets.MAX_REMEMBERED + len(secrets._LIVE)
+    assert f"held-{base}" in secrets._REMEMBERED
+    assert scrub(f"[{kept.get()}]") == "[**********]"
