@@ -63,6 +63,11 @@ case "${1:-}" in
     demo)
         shift
         setup_python
+        # The production shape starts its own PostgreSQL 15 and Redis: their Debian packages first.
+        if [[ " $* " == *" --production "* ]]; then
+            bash scripts/setup-redis.sh
+            bash scripts/setup-postgres.sh
+        fi
         offline "$VENV/bin/mediagen" demo "$@"
         ;;
     test)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .common import catalog_limit
-from .servers import RedisServer
+from airflow_provider_mediagen.demo.servers import RedisServer
 from .sim import SimProcess
 
 SUBMITTERS = 4

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from .common import pin
-from .servers import stop_process
+from airflow_provider_mediagen.demo.servers import stop_process
 
 SIM_CPU = 1
 MEASURED_CPU = 0

@@ -38,9 +38,13 @@ POOLS: list[tuple[str, int, str, bool]] = [
 OUTPUT_VARIABLE = "mediagen_output"
 
 
-def connections(urls: Mapping[str, str], keys: Mapping[str, str], time_scale: float) -> dict[str, dict[str, Any]]:
-    """``conn_id -> connection`` (Airflow's JSON form) for the simulator at ``urls`` with ``keys``."""
-    extra = {"time_scale": time_scale} if time_scale != 1 else {}
+def connections(urls: Mapping[str, str], keys: Mapping[str, str], time_scale: float,
+                rate_limit_url: str | None = None) -> dict[str, dict[str, Any]]:
+    """``conn_id -> connection`` (Airflow's JSON form) for the simulator at ``urls`` with ``keys``; with
+    ``rate_limit_url``, every process spends one rate budget per key (kept in that Redis)."""
+    extra: dict[str, Any] = {"time_scale": time_scale} if time_scale != 1 else {}
+    if rate_limit_url:
+        extra["rate_limit_url"] = rate_limit_url
     conns = {f"mediagen_{service}_default": {"conn_type": f"mediagen_{service}", "host": urls[service],
                                              "password": keys[service], "extra": extra}
              for service in ("ddukddak", "apex", "facedub")}
@@ -49,10 +53,11 @@ def connections(urls: Mapping[str, str], keys: Mapping[str, str], time_scale: fl
     return conns
 
 
-def connection_env(urls: Mapping[str, str], keys: Mapping[str, str], time_scale: float) -> dict[str, str]:
+def connection_env(urls: Mapping[str, str], keys: Mapping[str, str], time_scale: float,
+                   rate_limit_url: str | None = None) -> dict[str, str]:
     """The same connections as ``AIRFLOW_CONN_*`` environment variables."""
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
-            for conn_id, conn in connections(urls, keys, time_scale).items()}
+            for conn_id, conn in connections(urls, keys, time_scale, rate_limit_url).items()}
 
 
 def variable_env(output: str) -> dict[str, str]:

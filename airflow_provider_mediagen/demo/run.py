@@ -7,6 +7,10 @@
    processes, so deferrable tasks really wait in the triggerer; their logs go to files;
 4. unpauses and triggers the examples through the REST API and shows their progress;
 5. writes the outputs and ``gallery.html``, prints where they are, and stops everything it started.
+
+``--production`` runs the same examples on the production shape: PostgreSQL 15 and Redis started here,
+CeleryExecutor with two workers, two triggerers and two API servers behind a round-robin balancer, and
+one rate budget per key across every process (``rate_limit_url``).
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .balancer import RoundRobinBalancer
 from .environment import EXAMPLE_ACCOUNTS, POOLS, connection_env, job_durations, variable_env
 from .gallery import GalleryItem, items_from_result, write_gallery
+from .servers import PostgresServer, RedisServer
+from .stack import Shape
 
 MARKER = ".mediagen-demo"
 REPO_EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
@@ -64,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dags", default=str(REPO_EXAMPLES), help="folder of the example DAGs")
     parser.add_argument("--parallelism", type=int, default=4, help="LocalExecutor task slots (default 4)")
     parser.add_argument("--plain", action="store_true", help="print state changes instead of a live display")
+    parser.add_argument("--production", action="store_true",
+                        help="the production shape: PostgreSQL, Redis, CeleryExecutor with 2 workers, 2 triggerers, "
+                             "2 API servers behind a balancer (needs PostgreSQL 15's binaries and redis-server)")
     return parser
 
 
@@ -145,6 +156,7 @@ class Demo:
         self.console: Any = None
         self.live: Any = None
         self._last_states: dict[tuple[str, str, str], str] = {}
+        self._resources = ExitStack()  # the production shape's servers, stopped after Airflow
 
     # --- display --------------------------------------------------------------------------------
 
@@ -195,6 +207,7 @@ class Demo:
             if stack is not None:
                 self.console.print("[dim]stopping Airflow...[/dim]")
                 stack.stop()
+            self._resources.close()
             sim.stop()
 
     def _run(self, sim: Any, _: Any) -> int:
@@ -204,11 +217,20 @@ class Demo:
 
         self.phase("starting the simulator")
         sim.start()
-        env = {**connection_env(sim.urls, sim.keys, self.args.time_scale), **variable_env(str(self.outputs))}
-        self.stack = stack = AirflowStack(self.home, self.dags, env, parallelism=self.args.parallelism)
-        self.phase("creating the Airflow metadata DB (SQLite)")
+        shape, rate_limit_url = None, None
+        if self.args.production:
+            shape, rate_limit_url = self._production_servers()
+        env = {**connection_env(sim.urls, sim.keys, self.args.time_scale, rate_limit_url),
+               **variable_env(str(self.outputs))}
+        self.stack = stack = AirflowStack(self.home, self.dags, env, parallelism=self.args.parallelism, shape=shape)
+        if self.args.production:
+            balancer = RoundRobinBalancer(stack.api_urls).start()
+            self._resources.callback(balancer.stop)
+            # Workers report through the balancer, as to a load-balanced API.
+            stack.extra_env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{balancer.url}/execution/"
+        self.phase(f"creating the Airflow metadata DB ({'SQLite' if stack.sqlite else 'PostgreSQL'})")
         stack.migrate()
-        self.phase("starting api-server, scheduler, dag-processor, triggerer")
+        self.phase(f"starting {', '.join(stack.shape.components())}")
         stack.start()
         self.phase("waiting for the DAG processor to parse the examples")
         stack.wait_ready(EXAMPLES, timeout=min(300.0, self.args.timeout))
@@ -246,6 +268,16 @@ class Demo:
             time.sleep(1.0)
         self.phase("writing the gallery")
         return self._report(sim)
+
+    def _production_servers(self) -> tuple[Shape, str]:
+        """PostgreSQL and Redis for the production shape (stopped after Airflow): the shape, and the
+        Redis database that holds the shared rate budgets (Celery's broker has another)."""
+        self.phase("starting PostgreSQL 15 and Redis")
+        postgres = self._resources.enter_context(PostgresServer())
+        redis = self._resources.enter_context(RedisServer(self.out / "redis"))
+        shape = Shape(api_servers=2, triggerers=2, celery_workers=2, celery_concurrency=max(1, self.args.parallelism // 2),
+                      database_url=postgres.create_database("airflow"), broker_url=redis.url)
+        return shape, redis.url.rsplit("/", 1)[0] + "/1"
 
     def _poll(self, sim: Any) -> None:
         runs = self.stack.all_runs(EXAMPLES)

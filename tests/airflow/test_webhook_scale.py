@@ -29,7 +29,7 @@ from airflow_provider_mediagen.demo.stack import free_port
 from airflow_provider_mediagen.webhooks import store as store_module
 from airflow_provider_mediagen.webhooks.store import DELIVERIES, MESSAGES, DeliveryStore
 from airflow_provider_mediagen.webhooks.tokens import receiver_token, sign, states_token
-from benchmarks.servers import PostgresServer, stop_process
+from airflow_provider_mediagen.demo.servers import PostgresServer, stop_process
 
 SECRET = "whsec-scale-7d1e"
 CONN = "mediagen_dd_scale"

@@ -22,7 +22,7 @@ from airflow_provider_mediagen.client.ratelimit import key_fingerprint
 from airflow_provider_mediagen.client.shared_budget import bucket_name
 
 from ..conftest import start_simulator
-from benchmarks.servers import RedisServer
+from airflow_provider_mediagen.demo.servers import RedisServer
 from .conftest import KEYS, requests_of
 
 #: Ddukddak allows 30 requests per 10 s; at this scale, 30 per 0.5 s: wide enough that the client's 5 %

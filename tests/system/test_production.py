@@ -10,6 +10,9 @@ view: one job per task, no 429 on the shared key, and reads within the documente
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +20,25 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_mediagen.catalog import SERVICES
 from airflow_provider_mediagen.demo.balancer import RoundRobinBalancer
 from airflow_provider_mediagen.demo.environment import job_durations
 from airflow_provider_mediagen.demo.stack import AirflowStack, Shape
-from benchmarks.servers import PostgresServer, RedisServer
+from airflow_provider_mediagen.demo.servers import PostgresServer, RedisServer
 
 pytestmark = [pytest.mark.system, pytest.mark.production]
 TIME_SCALE = 0.1
 DAG_ID = "mediagen_production"
 DAGS = Path(__file__).parent / "dags"
 WEBHOOK_SECRET = "whsec-production-7d1e"
+#: A killed worker's running tasks fail (and retry) once their heartbeat is this old; tasks it had
+#: taken off the queue but not started go back to it after the queued timeout.
+RECOVERY = {
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
+}
 
 
 @dataclass
@@ -60,8 +72,8 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
         database = postgres.create_database("airflow")
         shape = Shape(api_servers=2, triggerers=2, celery_workers=2, celery_concurrency=4,
                       database_url=database, broker_url=redis.url)
-        stack = AirflowStack(root / "home", DAGS, {"MEDIAGEN_PRODUCTION_OUTPUT": str(root / "outputs")},
-                             shape=shape)
+        stack = AirflowStack(root / "home", DAGS, {"MEDIAGEN_PRODUCTION_OUTPUT": str(root / "outputs"),
+                                                   **RECOVERY}, shape=shape)
         balancer = RoundRobinBalancer(stack.api_urls).start()
         stack.extra_env.update(_connections(sim, redis.url.rsplit("/", 1)[0] + "/1", balancer.url))
         # Workers report through the balancer too, as they would to a load-balanced API.
@@ -94,9 +106,31 @@ def _jobs_created(sim: Any) -> dict[str, int]:
             for service, accounts in sim.counters().items()}
 
 
+def _apex_reads(sim: Any) -> int:
+    return sum(sum(statuses.values()) for account in sim.counters()["apex"].values()
+               for endpoint, statuses in account.get("requests", {}).items() if endpoint == "GET /api/jobs")
+
+
+class ReadSampler(threading.Thread):
+    """Apex status reads counted by the simulator, sampled every documented 10 s (a read window)."""
+
+    def __init__(self, sim: Any) -> None:
+        super().__init__(daemon=True)
+        self.sim, self.samples, self.stop = sim, [_apex_reads(sim)], threading.Event()
+        self.window = SERVICES["apex"].rate_limits["read"].window_seconds * TIME_SCALE
+
+    def run(self) -> None:
+        while not self.stop.wait(self.window):
+            self.samples.append(_apex_reads(self.sim))
+
+    def per_window(self) -> list[int]:
+        return [b - a for a, b in zip(self.samples, self.samples[1:])]
+
+
 def test_the_shape_runs_ten_tasks(production: Production) -> None:
     stack, sim = production.stack, production.sim
     counts = {"apex": 6, "ddukddak": 2, "facedub": 2}
+    before = _jobs_created(sim)
     stack.unpause(DAG_ID)
     run_id = stack.trigger(DAG_ID, conf=counts)
     run = stack.wait_run(DAG_ID, run_id, timeout=600)
@@ -105,8 +139,98 @@ def test_the_shape_runs_ten_tasks(production: Production) -> None:
     assert run["state"] == "success" and not failed, failed
     mapped = {service: sum(1 for t in tis if t["task_id"] == service) for service in counts}
     assert mapped == counts
-    assert _jobs_created(sim) == counts  # one job per task, none twice
+    assert {k: v - before.get(k, 0) for k, v in _jobs_created(sim).items()} == counts  # one job per task
     answers = _answers(sim)
     assert all(statuses.get("429", 0) == 0 for statuses in answers.values()), answers
     # Both API servers served: the workers' Execution API calls and the webhook deliveries alternate.
     assert all(production.balancer.counts[url] > 0 for url in stack.api_urls), production.balancer.counts
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the parent, after the (command name)
+    return False
+
+
+def _trigger_logs(stack: AirflowStack, run_id: str) -> dict[str, set[str]]:
+    """Per task (``<task_id>/<map_index>``): the triggerer jobs that ran its trigger (a log file each)."""
+    found: dict[str, set[str]] = {}
+    for path in stack.log_dir.glob(f"dag_id={DAG_ID}/run_id={run_id}/task_id=*/map_index=*/attempt=*.log.trigger.*.log"):
+        task = f"{path.parent.parent.name.split('=', 1)[1]}/{path.parent.name.split('=', 1)[1]}"
+        found.setdefault(task, set()).add(path.name.rsplit(".", 2)[-2])  # attempt=1.log.trigger.<job>.log
+    return found
+
+
+@pytest.mark.timeout(1800)
+def test_full_size_with_a_triggerer_and_a_worker_killed(production: Production) -> None:
+    """200 Apex images on one key, 20 Ddukddak template videos (webhook-only), 4 FaceDub cuts; one
+    triggerer SIGKILLed mid-wait, then one Celery worker SIGKILLed while it runs a task; neither restarted."""
+    stack, sim = production.stack, production.sim
+    counts = {"apex": 200, "ddukddak": 20, "facedub": 4}
+    before, answers_before = _jobs_created(sim), _answers(sim)
+    sampler = ReadSampler(sim)
+    sampler.start()
+    stack.unpause(DAG_ID)
+    run_id = stack.trigger(DAG_ID, conf=counts)
+
+    def states() -> dict[str, int]:
+        tally: dict[str, int] = {}
+        for ti in stack.task_instances(DAG_ID, run_id):
+            tally[str(ti["state"])] = tally.get(str(ti["state"]), 0) + 1
+        return tally
+
+    def deferred_in_both_triggerers() -> dict[str, set[str]] | None:
+        """The triggerer jobs of each deferred task, once the deferred tasks are spread over both."""
+        logs = _trigger_logs(stack, run_id)
+        deferred = {f"{t['task_id']}/{t['map_index']}": logs.get(f"{t['task_id']}/{t['map_index']}", set())
+                    for t in stack.task_instances(DAG_ID, run_id) if t["state"] == "deferred"}
+        return deferred if len(set().union(*deferred.values(), set())) >= 2 else None
+
+    # The triggerer dies while both hold waits (a deferred task's trigger log names its triggerer job).
+    held = stack.wait_until("deferred tasks in both triggerers", deferred_in_both_triggerers, timeout=600,
+                            interval=0.5)
+    stack.kill("triggerer", sig=signal.SIGKILL)
+    killed_triggerer_at = time.time()
+    # A worker dies mid-run too, while it runs a task (a submission or a resumed task fetching its
+    # outputs): its retry must find the job it began, never submit again.
+    worker = stack.processes["celery-worker"].pid
+
+    def running_in_the_worker() -> bool:
+        """A task whose process descends from the first worker (the task process runs in its own
+        process group, so the tree says where it runs)."""
+        return any(ti["state"] == "running" and ti.get("pid") and _descends_from(int(ti["pid"]), worker)
+                   for ti in stack.task_instances(DAG_ID, run_id))
+
+    stack.wait_until("a task running in the first worker", running_in_the_worker, timeout=300, interval=0.2)
+    stack.kill("celery-worker", sig=signal.SIGKILL)
+
+    run = stack.wait_run(DAG_ID, run_id, timeout=900)
+    sampler.stop.set()
+    sampler.join(10)
+    tis = stack.task_instances(DAG_ID, run_id)
+    failed = {(t["task_id"], t["map_index"]): t["state"] for t in tis if t["state"] != "success"}
+    assert run["state"] == "success" and not failed, failed
+    assert {service: sum(1 for t in tis if t["task_id"] == service) for service in counts} == counts
+    # Exactly one job per task, whatever died: counted by the service.
+    assert {k: v - before.get(k, 0) for k, v in _jobs_created(sim).items()} == counts
+    answers = _answers(sim)
+    too_many = {s: answers[s].get("429", 0) - answers_before.get(s, {}).get("429", 0) for s in answers}
+    assert not any(too_many.values()), too_many  # 0 429s: both workers and both triggerers on one budget
+    read_limit = SERVICES["apex"].rate_limits["read"].limit
+    assert max(sampler.per_window()) <= read_limit, sampler.per_window()
+    # The killed triggerer's waits were finished by the other one: tasks deferred at the kill whose
+    # trigger then ran in a second triggerer job.
+    logs = _trigger_logs(stack, run_id)
+    moved = [task for task in held if len(logs.get(task, set())) >= 2]
+    assert moved, f"no wait moved to the surviving triggerer (deferred at the kill: {held})"
+    assert any(t["try_number"] > 1 for t in tis), "the killed worker's tasks were retried"
+    assert all(production.balancer.counts[url] > 0 for url in stack.api_urls)
+    print(f"production: {len(tis)} tasks, {len(moved)} waits moved after the triggerer kill at "
+          f"{killed_triggerer_at:.0f}, reads per window max {max(sampler.per_window())} / {read_limit}, "
+          f"balancer {dict(production.balancer.counts)}")

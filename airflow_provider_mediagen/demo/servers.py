@@ -1,5 +1,5 @@
-"""Real servers the tests and benchmarks start themselves: on a free loopback port, in a temporary folder,
-stopped by pid.
+"""Real servers that ``mediagen demo --production``, the tests and the benchmarks start themselves: on a
+free loopback port, in a temporary folder, stopped by pid.
 
 Redis is Debian's ``redis-server`` (installed by ``scripts/setup-redis.sh``, which the test command runs),
 bound to 127.0.0.1 and persisting nothing (``--save ""``). PostgreSQL is Debian's 15 (``scripts/setup-postgres.sh``):
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_mediagen.demo.stack import free_port
+from .stack import free_port
 
 
 def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
