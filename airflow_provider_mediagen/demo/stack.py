@@ -382,28 +382,38 @@ class AirflowStack:
         run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": dict(conf or {})})
         return str(run["dag_run_id"])
 
+    def paged(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a list endpoint: the API caps a page at ``[api] maximum_page_limit`` (100 by
+        default) whatever ``limit`` asks, so a run of 200 mapped tasks takes several pages."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.api("GET", path, params={**(params or {}), "limit": 100, "offset": len(items)})
+            items += page[key]
+            if not page[key] or len(items) >= page["total_entries"]:
+                return items
+
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return list(self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"])
+        return self.paged(f"/dags/{dag_id}/dagRuns", "dag_runs")
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}"))
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return list(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                             params={"limit": 1000})["task_instances"])
+        # Ordered by the unique id: the default order (map_index) ties across tasks, so pages could overlap.
+        return self.paged(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", "task_instances", {"order_by": "id"})
 
     def all_runs(self, dag_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Every run of these DAGs, in one GET (a GET writes no audit row: kinder to SQLite than POST .../list)."""
+        """Every run of these DAGs, by GETs (a GET writes no audit row: kinder to SQLite than POST .../list)."""
         wanted = set(dag_ids)
-        runs = self.api("GET", "/dags/~/dagRuns", params={"dag_id_pattern": _common_prefix(wanted), "limit": 1000})
-        return [r for r in runs["dag_runs"] if r["dag_id"] in wanted]
+        runs = self.paged("/dags/~/dagRuns", "dag_runs", {"dag_id_pattern": _common_prefix(wanted)})
+        return [r for r in runs if r["dag_id"] in wanted]
 
     def all_task_instances(self, dag_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Every task instance of these DAGs' runs, in one GET."""
+        """Every task instance of these DAGs' runs."""
         wanted = set(dag_ids)
-        tis = self.api("GET", "/dags/~/dagRuns/~/taskInstances",
-                       params={"dag_id_pattern": _common_prefix(wanted), "limit": 1000})
-        return [t for t in tis["task_instances"] if t["dag_id"] in wanted]
+        tis = self.paged("/dags/~/dagRuns/~/taskInstances", "task_instances",
+                         {"dag_id_pattern": _common_prefix(wanted), "order_by": "id"})
+        return [t for t in tis if t["dag_id"] in wanted]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
         entry = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
