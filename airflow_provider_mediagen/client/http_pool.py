@@ -26,7 +26,7 @@ __all__ = ["lease", "give_back", "LIMITS"]
 
 #: Per purpose: requests share at most 100 sockets, whatever the number of connections waiting (httpcore
 #: scans its sockets for every request, so an uncapped pool on thousands of pollers costs quadratic CPU;
-#: a request waits for a free socket within its own timeout); status streams (SSE) hold a socket for
+#: a request waits for a free socket without a time limit: see ``ClientCore._request_kwargs``); status streams (SSE) hold a socket for
 #: their whole life, so they get their own pool, uncapped, keeping none idle.
 LIMITS = {
     "requests": httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0),

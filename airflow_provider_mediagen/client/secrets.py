@@ -54,12 +54,12 @@ _LIVE: "weakref.WeakSet[Secret]" = weakref.WeakSet()
 _REMEMBERED: OrderedDict[str, None] = OrderedDict()
 #: Values are found with an Aho-Corasick automaton (one pass over the text, whatever the number of
 #: secrets: a triggerer holding thousands of connections' keys scrubs every log line and event). It is
-#: rebuilt in whole, so values registered since are first checked one by one, until there are
-#: :data:`_REBUILD_AFTER` of them (or one was forgotten).
+#: rebuilt in whole: values registered since are looked for one by one (a text holding one gets a
+#: rebuild at once), until there are :data:`_REBUILD_AFTER` of them.
 _REBUILD_AFTER = 64
 _automaton: ahocorasick.Automaton | None = None
 _built = False
-_pending: list[str] = []  # registered since the automaton was built, longest first
+_pending: list[str] = []  # registered since the automaton was built
 
 
 class Secret:
@@ -94,7 +94,6 @@ def _remember(value: str) -> None:
         return
     _REMEMBERED[value] = None
     _pending.append(value)
-    _pending.sort(key=len, reverse=True)
     # Values no live Secret holds are forgotten oldest first, in batches (a quarter of the bound at a
     # time), so registering costs O(1) on average however many connections a triggerer holds. A
     # forgotten value stays in the automaton until its next build: masked a little longer, never less.
