@@ -8,7 +8,8 @@ import re
 
 from .catalog import SERVICES, Service
 
-__all__ = ["conn_type", "default_conn_id", "hook_class_name", "operator_class_name", "service_prefix"]
+__all__ = ["ACRONYMS", "camel", "class_case", "conn_type", "default_conn_id", "hook_class_name", "kebab",
+           "operator_class_name", "pascal", "sentence_case", "service_prefix", "snake", "title_case", "words"]
 
 
 def conn_type(service: str) -> str:
@@ -25,15 +26,53 @@ def service_prefix(service: str | Service) -> str:
     return spec.title.split()[0]
 
 
-_ACRONYMS = {"ai"}
+#: Words written in capitals wherever a name is shown or spelt in code (labels, class names, keys).
+ACRONYMS = {"url": "URL", "id": "ID", "api": "API", "uid": "UID", "tts": "TTS", "llm": "LLM", "jwt": "JWT",
+            "ai": "AI", "png": "PNG", "iso": "ISO", "b": "B", "sse": "SSE", "ugc": "UGC", "e164": "E.164"}
 
 
-def _camel(kind: str) -> str:
-    words = []
-    for part in kind.split("_"):
-        word = part.upper() if part in _ACRONYMS else part[0].upper() + part[1:]
-        words.append(re.sub(r"(?<=\d)([a-z])", lambda m: m.group(1).upper(), word))
-    return "".join(words)
+def words(name: str) -> list[str]:
+    """``aspect_ratio`` / ``negativePrompt`` / ``b-roll`` -> lower-case words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w.lower() for w in re.split(r"[\s_\-./]+", spaced) if w]
+
+
+def title_case(name: str) -> str:
+    return " ".join(ACRONYMS.get(w, w.capitalize()) for w in words(name))
+
+
+def sentence_case(name: str) -> str:
+    ws = [ACRONYMS.get(w, w) for w in words(name)]
+    if ws:
+        ws[0] = ws[0][:1].upper() + ws[0][1:]
+    return " ".join(ws)
+
+
+def camel(name: str) -> str:
+    ws = words(name)
+    return ws[0] + "".join(w.capitalize() for w in ws[1:]) if ws else name
+
+
+def pascal(name: str) -> str:
+    return "".join(w.capitalize() for w in words(name))
+
+
+def kebab(name: str) -> str:
+    return "-".join(words(name))
+
+
+def snake(name: str) -> str:
+    return "_".join(words(name))
+
+
+def class_case(name: str) -> str:
+    """``ai_video`` -> ``AIVideo``, ``text2video`` -> ``Text2Video``: a Python class name's words, acronyms
+    in capitals and a letter after a digit starting a word."""
+    out = []
+    for word in words(name):
+        spelt = re.sub(r"[^A-Za-z0-9]", "", ACRONYMS.get(word, word[:1].upper() + word[1:]))
+        out.append(re.sub(r"(?<=\d)([a-z])", lambda m: m.group(1).upper(), spelt))
+    return "".join(out)
 
 
 def hook_class_name(service: str) -> str:
@@ -42,4 +81,4 @@ def hook_class_name(service: str) -> str:
 
 def operator_class_name(service: str, kind: str) -> str:
     """``ApexImageOperator``, ``DdukddakAIVideoOperator``, ``ApexText2VideoOperator``..."""
-    return f"{service_prefix(service)}{_camel(kind)}Operator"
+    return f"{service_prefix(service)}{class_case(kind)}Operator"

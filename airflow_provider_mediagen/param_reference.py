@@ -6,7 +6,8 @@
 Why generated: the request models (:mod:`.catalog`) are what the operators validate against, and the
 factory (:mod:`.operators.factory`) is what builds their signatures; a hand-written reference would drift
 from both. Names, types, defaults, bounds and allowed values are read from the pydantic fields; only what
-the services' docs leave open (``_NOTES``) and the example values (``_EXAMPLES``) are written here by hand,
+the services' docs leave open (each kind's ``notes`` in the catalog) and the example values (``_EXAMPLES``,
+and a kind's own ``example``) are written by hand,
 and the tests instantiate every example, so a bad one fails. Imports the operators (and so Airflow) to
 read their real signatures; the simulator's bundled template list needs the ``[sim]`` extra.
 """
@@ -61,70 +62,7 @@ for _alias, _text in (
         elif isinstance(_meta, StringConstraints) and _meta.pattern:
             _PATTERN_TEXT[str(_meta.pattern)] = _text
 
-# Where the services' docs are silent or a rule spans fields: what the service (as the simulator plays it,
-# docs/undocumented-behaviour.md) returns and what the operator does. Keyed by (service, kind).
-_NOTES: dict[tuple[str, str], list[str]] = {
-    ("ddukddak", "template_image"): [
-        "Answered at once: the finished image comes with the submit answer, so there is nothing to wait for.",
-    ],
-    ("ddukddak", "template_video"): [
-        "No status endpoint is documented: completion arrives by webhook only. With "
-        "`wait_for_completion=True` (the default) the connection needs the webhook set-up (extras "
-        "`webhook_secret`, `webhook_base_url`; README, Webhooks), else the task fails before submitting.",
-    ],
-    ("ddukddak", "ai_video"): [
-        "`duration` is a string of whole seconds (`\"8\"`, as in the docs' example), not a number.",
-    ],
-    ("apex", "avatar"): [
-        "One of `audio` (a pre-recorded voice, e.g. an `ApexVoiceOperator` output URL) or `text` is "
-        "required (checked before submitting). The README shows how to pass a voice-over's URL in.",
-    ],
-    ("apex", "clip"): [
-        "`min_duration` must not exceed `max_duration`.",
-        "`max_clips` > 1: the docs are silent on how the clips come back. An Apex job reports one "
-        "`outputUrl`, so the operator writes one video (and warns in the task log); the simulator reports "
-        "`metadata.clipCount` and `metadata.viralScores` in the result.",
-    ],
-    ("apex", "commercial"): [
-        "One video per job; the simulator reports its scenes in `metadata.sceneClips`.",
-    ],
-    ("apex", "instant_ad"): [
-        "`count` (variations 1-4): the docs are silent on how variations come back. An Apex job reports "
-        "one `outputUrl`, so the operator writes one file whatever the count (the simulator reports "
-        "`metadata.variationCount`; the task log warns when fewer files come back than `count` asked for). "
-        "The cost depends on `output_format`, not on `count`: image 500 "
-        "(the default when unset), video 1,000, both 1,250 credits.",
-        "The file is a `.png` image for `output_format` `image`, an `.mp4` video for `video` or `both` "
-        "(the extension follows the `outputType` Apex reports).",
-    ],
-    ("apex", "photoshoot"): [
-        "`count` (photos 1-4): the docs are silent on how several photos come back. An Apex job reports "
-        "one `outputUrl`, so `count=2` gives one image and is charged 30 credits once (the simulator "
-        "returns one image and reports `metadata.photoCount`). Run one task per photo you need; the task "
-        "log warns when fewer files come back than `count` asked for.",
-        "`custom_background` describes the background when `background=\"custom\"`.",
-    ],
-    ("apex", "voice_clone"): [
-        "Answered at once; no file. The result's `job_id` is the new `voiceId`: pass it to `voice_id` of "
-        "the voice, video or avatar operators.",
-    ],
-    ("apex", "outbound_call"): [
-        "Answered at once; no file. The result's `job_id` is the `callId` of the active call; 10 credits "
-        "are charged when the call starts.",
-    ],
-    ("apex", "voice_agent"): [
-        "Answered at once; no file. The result's `job_id` is the new agent's id: pass it to `agent_id` of "
-        "`ApexOutboundCallOperator`.",
-    ],
-    ("facedub", "video"): [
-        "Cost: `ceil(duration / 5)` credits (5 s -> 1, 10 s -> 2). Past the plan's credit limit FaceDub "
-        "still accepts jobs, as overage (it documents no 402).",
-        "FaceDub runs at most 2 jobs per account at once: put these tasks in a pool of 2 slots created "
-        "with `--include-deferred` (README, Scaling notes).",
-    ],
-}
-
-# Example values: by (service, kind, field), then by field name; the rest is derived from the field
+# Example values: the kind's own (``JobKind.example``), then by field name; the rest is derived from the field
 # (an "e.g." in its description, the first allowed value, the lower bound). Every example is built into
 # an operator by the tests, so each one passes the documented rules.
 _EXAMPLES: dict[str, Any] = {
@@ -151,17 +89,6 @@ _EXAMPLES: dict[str, Any] = {
     "character_photo": "/data/character.jpg",
     "reference_video": "/data/reference.mp4",
 }
-_KIND_EXAMPLES: dict[tuple[str, str, str], Any] = {
-    ("apex", "avatar", "audio"): "{{ ti.xcom_pull(task_ids='voiceover')['output_urls'][0] }}",
-    ("apex", "voice_clone", "name"): "Brand voice",
-}
-# Optional fields worth showing in an example, beyond the required ones.
-_SHOWN_OPTIONAL = {("apex", "avatar", "audio"), ("facedub", "video", "duration"), ("apex", "image", "width"),
-                   ("apex", "image", "height")}
-_EXAMPLE_OVERRIDES: dict[tuple[str, str, str], Any] = {("apex", "image", "width"): 1280,
-                                                       ("apex", "image", "height"): 720,
-                                                       ("facedub", "video", "duration"): 10}
-
 _E_G = re.compile(r"e\.g\. ([^\s,;()]+)")
 
 
@@ -321,11 +248,8 @@ def _nested_models(service: Service, kind: JobKind) -> Iterator[tuple[str, type[
 
 
 def _example_value(service: Service, kind: JobKind, name: str, info: FieldInfo | None) -> Any:
-    key = (service.name, kind.name, name)
-    if key in _EXAMPLE_OVERRIDES:
-        return _EXAMPLE_OVERRIDES[key]
-    if key in _KIND_EXAMPLES:
-        return _KIND_EXAMPLES[key]
+    if name in kind.example:
+        return kind.example[name]
     if name in _EXAMPLES and (info is None or "e.g." not in (info.description or "")):
         return _EXAMPLES[name]
     assert info is not None, f"no example for the upload field {name}"
@@ -349,7 +273,7 @@ def example_kwargs(service_name: str, kind_name: str) -> dict[str, Any]:
     kwargs: dict[str, Any] = {rule.field: _example_value(service, kind, rule.field, None) for rule in endpoint.files}
     model = endpoint.request
     for name, info in (model.model_fields.items() if model else ()):
-        if info.is_required() or (service.name, kind.name, name) in _SHOWN_OPTIONAL or \
+        if info.is_required() or name in kind.example or \
                 name in {n for n, _ in _nested_models(service, kind)}:
             kwargs[name] = _example_value(service, kind, name, info)
     return kwargs
@@ -363,7 +287,7 @@ def _example(service: Service, kind: JobKind) -> str:
             args.append(f"{key}=[\n" + "".join(f"        {_literal(v)},\n" for v in value) + "    ]")
         else:
             args.append(f"{key}={_literal(value)}")
-    if kind.extension is not None or kind.name == "instant_ad":
+    if kind.extension is not None or kind.media in ("image", "video", "audio"):  # a file, of a fixed type or not
         args.append('output_path="/tmp/mediagen-output/{{ ds }}"')
     lines = [f"{cls}("] + [f"    {arg}," for arg in args] + [")"]
     return "```python\n" + "\n".join(lines) + "\n```"
@@ -426,7 +350,7 @@ def _operator_section(service: Service, kind: JobKind) -> list[str]:
                     "that lists them): the docs' example `summer-sale-banner` has `title`, `subtitle` and "
                     "`background`. A name the template does not have is ignored, not refused, so check the "
                     f"first output. The simulator's templates: {_template_layers()}."]
-    notes = _NOTES.get((service.name, kind.name), [])
+    notes = list(kind.notes)
     if "webhook_url" in (endpoint.request.model_fields if endpoint.request else {}):
         notes = [*notes, "`webhook_url`: leave it unset when the connection has the webhook set-up; the "
                  "operator then points it at the provider's receiver (README, Webhooks)."]

@@ -9,22 +9,24 @@ charged at submission and refunded on failure; rate limits are per endpoint clas
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from .fields import E164, HttpsUrl, LanguageCode, NonEmpty, Url, WebhookUrl, iso_datetime, text
+from .fields import E164, HttpsUrl, LanguageCode, NonEmpty, Url, WebhookUrl, text
 from .model import (
     Completion,
     CreditCost,
     Endpoint,
-    Job,
     JobKind,
+    JobShape,
     NormalizedStatus,
     RateLimit,
     RequestModel,
     ResponseModel,
     Service,
+    WebhookEnvelope,
 )
 
 NAME = "apex"
@@ -325,9 +327,6 @@ _GENERATORS: list[tuple[str, str, str, type[RequestModel], CreditCost, str, str 
     ("photoshoot", "photoshoot", "AI Product Photoshoot", PhotoshootRequest, CreditCost(30), "image", "png", 20),
 ]
 
-API_TYPE = {kind: segment for kind, segment, *_ in _GENERATORS}
-"""Job kind -> the ``type`` Apex reports for it (the endpoint's last path segment)."""
-
 _ENDPOINTS: list[Endpoint] = [
     Endpoint(
         f"generate_{kind}", "POST", f"/api/generate/{segment}", title, rate_limit="generation",
@@ -365,17 +364,71 @@ _KINDS: list[JobKind] = [
     JobKind(kind, title, f"generate_{kind}", _POLLED, media=media, extension=ext,  # type: ignore[arg-type]
             status="jobs", list="jobs", typical_seconds=secs,
             poll_seconds=2,  # the docs' polling example sleeps 2 s between reads
-            outputs_field=_ASKED_OUTPUTS.get(kind))
-    for kind, _seg, title, _model, _cost, media, ext, secs in _GENERATORS
+            outputs_field=_ASKED_OUTPUTS.get(kind),
+            api_type=segment)  # a job reports its kind as its endpoint's last path segment
+    for kind, segment, title, _model, _cost, media, ext, secs in _GENERATORS
 ] + [
     JobKind("voice_clone", "Clone Voice", "generate_voice_clone", (Completion.SYNC,), media="voice", extension=None,
-            typical_seconds=5, description="Returns a voiceId at once."),
+            typical_seconds=5, description="Returns a voiceId at once.", result_id="voiceId"),
     JobKind("outbound_call", "Outbound Call", "start_outbound_call", (Completion.SYNC,), media="call",
-            extension=None, typical_seconds=1, description="Returns the call id of an active call."),
+            extension=None, typical_seconds=1, description="Returns the call id of an active call.",
+            result_id="callId"),
     JobKind("voice_agent", "Create Voice Agent", "create_agent", (Completion.SYNC,), media="agent", extension=None,
-            typical_seconds=1),
+            typical_seconds=1, result_id="id"),
 ]
-_KIND_BY_TYPE = {segment: kind for kind, segment in API_TYPE.items()}
+
+#: What the operators' reference says where the docs are silent or a rule spans fields (what the
+#: service, as the simulator plays it, returns and what the operator does): each kind's ``notes``.
+_KIND_NOTES: dict[str, tuple[str, ...]] = {
+    "avatar": (
+        "One of `audio` (a pre-recorded voice, e.g. an `ApexVoiceOperator` output URL) or `text` is "
+        "required (checked before submitting). The README shows how to pass a voice-over's URL in.",
+    ),
+    "clip": (
+        "`min_duration` must not exceed `max_duration`.",
+        "`max_clips` > 1: the docs are silent on how the clips come back. An Apex job reports one "
+        "`outputUrl`, so the operator writes one video (and warns in the task log); the simulator reports "
+        "`metadata.clipCount` and `metadata.viralScores` in the result.",
+    ),
+    "commercial": (
+        "One video per job; the simulator reports its scenes in `metadata.sceneClips`.",
+    ),
+    "instant_ad": (
+        "`count` (variations 1-4): the docs are silent on how variations come back. An Apex job reports "
+        "one `outputUrl`, so the operator writes one file whatever the count (the simulator reports "
+        "`metadata.variationCount`; the task log warns when fewer files come back than `count` asked for). "
+        "The cost depends on `output_format`, not on `count`: image 500 "
+        "(the default when unset), video 1,000, both 1,250 credits.",
+        "The file is a `.png` image for `output_format` `image`, an `.mp4` video for `video` or `both` "
+        "(the extension follows the `outputType` Apex reports).",
+    ),
+    "photoshoot": (
+        "`count` (photos 1-4): the docs are silent on how several photos come back. An Apex job reports "
+        "one `outputUrl`, so `count=2` gives one image and is charged 30 credits once (the simulator "
+        "returns one image and reports `metadata.photoCount`). Run one task per photo you need; the task "
+        "log warns when fewer files come back than `count` asked for.",
+        "`custom_background` describes the background when `background=\"custom\"`.",
+    ),
+    "voice_clone": (
+        "Answered at once; no file. The result's `job_id` is the new `voiceId`: pass it to `voice_id` of "
+        "the voice, video or avatar operators.",
+    ),
+    "outbound_call": (
+        "Answered at once; no file. The result's `job_id` is the `callId` of the active call; 10 credits "
+        "are charged when the call starts.",
+    ),
+    "voice_agent": (
+        "Answered at once; no file. The result's `job_id` is the new agent's id: pass it to `agent_id` of "
+        "`ApexOutboundCallOperator`.",
+    ),
+}
+
+#: Values the reference's example uses (an optional field named here is shown in it).
+_KIND_EXAMPLES: dict[str, dict[str, Any]] = {
+    "avatar": {"audio": "{{ ti.xcom_pull(task_ids='voiceover')['output_urls'][0] }}"},
+    "voice_clone": {"name": "Brand voice"},
+    "image": {"width": 1280, "height": 720},
+}
 
 STATUS_MAP = {
     "queued": NormalizedStatus.QUEUED,
@@ -385,40 +438,10 @@ STATUS_MAP = {
 }
 
 
-_SYNC_RESULT_ID = {"voice_clone": "voiceId", "outbound_call": "callId", "voice_agent": "id"}
-"""Kinds answered at once, and the field of the answer that identifies the result."""
-
-
-def parse_job(kind: str, payload: Mapping[str, Any]) -> Job:
-    """Apex jobs come from ``GET /api/jobs`` or a webhook's ``data``; the generation POST answer
-    (``jobId`` + ``queued``) parses too, and so do the synchronous kinds' answers."""
-    if kind in _SYNC_RESULT_ID:
-        return Job(service=NAME, kind=kind, id=str(payload[_SYNC_RESULT_ID[kind]]),
-                   status=NormalizedStatus.SUCCEEDED, raw_status=str(payload.get("status") or "completed"),
-                   raw=dict(payload))
-    status = SERVICE.normalize_status(payload.get("status"))
-    output = payload.get("outputUrl")
-    charged = payload.get("creditsCharged")
-    refunded = payload.get("creditsRefunded") or 0
-    credits = None if charged is None else float(charged) - float(refunded)
-    return Job(
-        service=NAME,
-        kind=_KIND_BY_TYPE.get(str(payload.get("type")), kind),
-        id=str(payload["jobId"]),
-        status=status,
-        raw_status=str(payload["status"]),
-        stage=None,
-        output_urls=(output,) if output and status is NormalizedStatus.SUCCEEDED else (),
-        credits=credits,
-        error=payload.get("error"),
-        created_at=iso_datetime(payload.get("createdAt")),
-        finished_at=iso_datetime(payload.get("completedAt") or payload.get("failedAt")),
-        raw=dict(payload),
-    )
-
-
 SERVICE = Service(
     name=NAME,
+    colours=("#2D3A8C", "#8C9EFF"),
+    listed=2,
     title="Apex Studio",
     base_url="https://useapexstudio.com",
     key_prefix="sk_live_",
@@ -433,18 +456,24 @@ SERVICE = Service(
         "delete": RateLimit("delete", 10, 60.0, description="DELETE"),
         "outbound_call": RateLimit("outbound_call", 200, 3600.0, description="outbound calls"),
     },
-    kinds={k.name: k for k in _KINDS},
+    kinds={k.name: replace(k, notes=_KIND_NOTES.get(k.name, ()), example=_KIND_EXAMPLES.get(k.name, {}))
+           for k in _KINDS},
     status_map=STATUS_MAP,
     error_codes={
         400: "BAD_REQUEST", 401: "UNAUTHORIZED", 402: "PAYMENT_REQUIRED", 403: "FORBIDDEN",
         404: "NOT_FOUND", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE",
     },
     error_shape={"message": "error", "code": "code"},
-    parse_job=parse_job,
+    job_shape=JobShape(
+        id=("jobId",), status="status", outputs=("outputUrl",), error="error", created_at="createdAt",
+        finished_at=("completedAt", "failedAt"), credits="creditsCharged", credits_refunded="creditsRefunded",
+        kind_field="type", media_type="outputType", metadata="metadata",
+    ),
     check_endpoint="get_usage",
     usage_endpoint="get_usage",
     balance=lambda usage: float(usage["credits"]),
-    webhook_payloads={"job.completed": WebhookEvent, "job.failed": WebhookEvent},
+    webhook=WebhookEnvelope(events={"job.completed": WebhookEvent, "job.failed": WebhookEvent}, event_field="event",
+                            job_path="data"),
     webhook_registration="set_webhook",
     docs_note="Success bodies are wrapped in data (not voice-clone); the webhook is set per account.",
 )

@@ -7,23 +7,24 @@ Undocumented details follow ``docs/undocumented-behaviour.md``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from .fields import HexColor, ImageSize, NonEmpty, Url, iso_datetime, text
+from .fields import HexColor, ImageSize, NonEmpty, Url, text
 from .model import (
     Completion,
     CreditCost,
     Endpoint,
-    Job,
     JobKind,
+    JobShape,
     NormalizedStatus,
     RateLimit,
     RequestModel,
     ResponseModel,
     Service,
+    WebhookEnvelope,
 )
 
 NAME = "ddukddak"
@@ -111,6 +112,22 @@ class WebhookPayload(ResponseModel):
     error: str | None = None
 
 
+#: What the operators' reference says where the docs are silent or a rule spans fields (what the
+#: service, as the simulator plays it, returns and what the operator does): each kind's ``notes``.
+_KIND_NOTES: dict[str, tuple[str, ...]] = {
+    "template_image": (
+        "Answered at once: the finished image comes with the submit answer, so there is nothing to wait for.",
+    ),
+    "template_video": (
+        "No status endpoint is documented: completion arrives by webhook only. With "
+        "`wait_for_completion=True` (the default) the connection needs the webhook set-up (extras "
+        "`webhook_secret`, `webhook_base_url`; README, Webhooks), else the task fails before submitting.",
+    ),
+    "ai_video": (
+        "`duration` is a string of whole seconds (`\"8\"`, as in the docs' example), not a number.",
+    ),
+}
+
 STATUS_MAP = {
     "pending": NormalizedStatus.QUEUED,
     "processing": NormalizedStatus.RUNNING,
@@ -124,17 +141,17 @@ _ENDPOINTS = [
     Endpoint(
         "create_template_image", "POST", "/images", "Template image generation", rate_limit="all",
         request=TemplateImageRequest, response=ImageResult, success_status=201, encoding="json",
-        credit_cost=_ONE, job_kind="template_image",
+        credit_cost=_ONE, job_kind="template_image", webhook_field="webhook_url",
     ),
     Endpoint(
         "create_template_video", "POST", "/videos", "Template video generation", rate_limit="all",
         plan="automate", request=TemplateVideoRequest, response=VideoResult, success_status=202,
-        encoding="json", credit_cost=_ONE, job_kind="template_video",
+        encoding="json", credit_cost=_ONE, job_kind="template_video", webhook_field="webhook_url",
     ),
     Endpoint(
         "create_ai_image", "POST", "/ai/images", "AI image generation (async)", rate_limit="all",
         plan="scale", request=AIImageRequest, response=ImageResult, success_status=202, encoding="json",
-        credit_cost=_ONE, job_kind="ai_image",
+        credit_cost=_ONE, job_kind="ai_image", webhook_field="webhook_url",
     ),
     Endpoint(
         "get_ai_image", "GET", "/ai/images/:uid", "Poll AI image status", rate_limit="all", plan="scale",
@@ -143,7 +160,7 @@ _ENDPOINTS = [
     Endpoint(
         "create_ai_video", "POST", "/ai/videos", "AI video generation (async)", rate_limit="all",
         plan="scale", request=AIVideoRequest, response=VideoResult, success_status=202, encoding="json",
-        credit_cost=_ONE, job_kind="ai_video",
+        credit_cost=_ONE, job_kind="ai_video", webhook_field="webhook_url",
     ),
     Endpoint(
         "get_ai_video", "GET", "/ai/videos/:uid", "Poll AI video status", rate_limit="all", plan="scale",
@@ -166,29 +183,17 @@ _KINDS = [
 ]
 
 
-def parse_job(kind: str, payload: Mapping[str, Any]) -> Job:
-    """Ddukddak answers (and webhooks) carry ``uid``, ``status`` and an ``image_url``/``video_url``."""
-    status = SERVICE.normalize_status(payload.get("status"))
-    urls = [payload.get(k) for k in ("image_url_png", "image_url", "video_url")]
-    outputs = tuple(dict.fromkeys(u for u in urls if u))[:1]
-    return Job(
-        service=NAME, kind=kind, id=str(payload["uid"]), status=status, raw_status=str(payload["status"]),
-        output_urls=outputs if status is NormalizedStatus.SUCCEEDED else (),
-        credits=1, error=payload.get("error"),
-        created_at=iso_datetime(payload.get("created_at")),
-        raw=dict(payload),
-    )
-
-
 SERVICE = Service(
     name=NAME,
+    colours=("#E4572E", "#FF8A65"),
+    listed=1,
     title="Ddukddak",
     base_url="https://api.ddukddak.studio/v1",
     key_prefix="dd_live_",
     plans=("free_trial", "automate", "scale", "enterprise"),
     endpoints={e.name: e for e in _ENDPOINTS},
     rate_limits={"all": RateLimit("all", 30, 10.0, description="30 requests per 10 s, every endpoint")},
-    kinds={k.name: k for k in _KINDS},
+    kinds={k.name: replace(k, notes=_KIND_NOTES.get(k.name, ())) for k in _KINDS},
     status_map=STATUS_MAP,
     error_codes={
         401: "API key missing or invalid",
@@ -198,8 +203,11 @@ SERVICE = Service(
         429: "Rate limit exceeded - retry after 10 seconds",
     },
     error_shape={"message": "error"},
-    parse_job=parse_job,
+    job_shape=JobShape(
+        id=("uid",), status="status", outputs=("image_url_png", "image_url", "video_url"), error="error",
+        fixed_credits=1,  # "1 credit" per generation; no answer shows a creation time
+    ),
     check_endpoint="auth",
-    webhook_payloads={"result": WebhookPayload},
+    webhook=WebhookEnvelope(events={"result": WebhookPayload}),
     docs_note="Template images are synchronous; template videos complete by webhook only.",
 )

@@ -12,10 +12,13 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from .fields import iso_datetime
 
 __all__ = [
     "Completion",
@@ -24,12 +27,14 @@ __all__ = [
     "FileRule",
     "Job",
     "JobKind",
+    "JobShape",
     "NormalizedStatus",
     "RateLimit",
     "RequestModel",
     "ResponseModel",
     "Service",
     "UnknownStatusError",
+    "WebhookEnvelope",
 ]
 
 
@@ -44,6 +49,16 @@ class NormalizedStatus(str, enum.Enum):
     @property
     def terminal(self) -> bool:
         return self in (NormalizedStatus.SUCCEEDED, NormalizedStatus.FAILED)
+
+    @property
+    def rank(self) -> int:
+        """The one order of progress: a job never moves to a lower rank (both outcomes are final, so
+        they share the top one and neither replaces the other)."""
+        return _RANK[self]
+
+
+_RANK = {NormalizedStatus.QUEUED: 0, NormalizedStatus.RUNNING: 1, NormalizedStatus.SUCCEEDED: 2,
+         NormalizedStatus.FAILED: 2}
 
 
 class Completion(str, enum.Enum):
@@ -162,6 +177,9 @@ class Endpoint:
     job_kind: str | None = None
     stream: bool = False
     auth: Literal["api_key", "jwt_query"] = "api_key"
+    # The request field (its Python name) that takes a URL to call back when this request's job is
+    # done, where the service takes one per request.
+    webhook_field: str | None = None
     files: tuple[FileRule, ...] = ()
     description: str = ""
 
@@ -212,6 +230,16 @@ class JobKind:
     # The request field asking for several output files (Apex photoshoot ``count``), if any: the
     # operators warn when a job returns fewer files than it asked for.
     outputs_field: str | None = None
+    # What a listed or delivered job names this kind by, in the field ``JobShape.kind_field`` (Apex
+    # reports ``type: "b-roll"``): lets one list or webhook serve every kind.
+    api_type: str | None = None
+    # For a kind answered at once: the field of the answer that identifies the result (a voice id, a
+    # call id); the answer is the finished job.
+    result_id: str | None = None
+    # What the operators' reference adds where the docs are silent or a rule spans fields.
+    notes: tuple[str, ...] = ()
+    # Values the reference's example uses for these request fields; an optional field named here is shown.
+    example: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def is_async(self) -> bool:
@@ -238,6 +266,10 @@ class Job(BaseModel):
     error: str | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+    # The media type the service reports for the output, when it does (it names the file's extension).
+    media_type: str | None = None
+    # What the service reports about the job beyond the normalized fields (passed on to the next task).
+    metadata: dict[str, Any] = {}
     raw: dict[str, Any] = {}
 
     @property
@@ -247,6 +279,118 @@ class Job(BaseModel):
     @property
     def succeeded(self) -> bool:
         return self.status is NormalizedStatus.SUCCEEDED
+
+
+@dataclass(frozen=True)
+class JobShape:
+    """Where a service's job payloads (submit answers, status reads, listed jobs, webhook bodies) keep
+    each part of a job, as the docs show them. The parser, the reconciliation of a lost submission,
+    the operators' output naming and the connectors all read this one declaration.
+
+    Field names are the wire names. Where several are given the first present (non-empty) one wins,
+    so one shape reads both a create answer and a job object (FaceDub ``job_id`` / ``id``)."""
+
+    id: tuple[str, ...]
+    status: str
+    # The output URL fields, in order of preference: a job has one output, the first present.
+    outputs: tuple[str, ...] = ()
+    error: str | None = None
+    stage: str | None = None
+    created_at: str | None = None
+    finished_at: tuple[str, ...] = ()
+    # Credits: a field charged (less a field refunded), or a fixed documented price per job.
+    credits: str | None = None
+    credits_refunded: str | None = None
+    fixed_credits: float | None = None
+    # A field naming the job's kind by its ``JobKind.api_type`` (one list or webhook serves all kinds).
+    kind_field: str | None = None
+    media_type: str | None = None
+    metadata: str | None = None
+
+    def _id(self, payload: Mapping[str, Any]) -> str:
+        for name in self.id[:-1]:
+            if payload.get(name):
+                return str(payload[name])
+        return str(payload[self.id[-1]])
+
+    def _credits(self, payload: Mapping[str, Any]) -> float | None:
+        if self.fixed_credits is not None:
+            return self.fixed_credits
+        if self.credits is None:
+            return None
+        charged = payload.get(self.credits)
+        if charged is None or self.credits_refunded is None:
+            return charged
+        return float(charged) - float(payload.get(self.credits_refunded) or 0)
+
+    def parse(self, service: Service, kind: str, payload: Mapping[str, Any]) -> Job:
+        """The normalized job of one payload. A missing id or status, or a status the service does not
+        document, raises (``KeyError`` / :class:`UnknownStatusError`): never read as success."""
+        declared = service.kinds.get(kind)
+        if declared is not None and declared.result_id is not None:
+            return Job(service=service.name, kind=kind, id=str(payload[declared.result_id]),
+                       status=NormalizedStatus.SUCCEEDED,
+                       raw_status=str(payload.get(self.status) or "completed"), raw=dict(payload))
+        status = service.normalize_status(payload.get(self.status))
+        urls = tuple(dict.fromkeys(u for u in (payload.get(f) for f in self.outputs) if u))[:1]
+        finished = next((payload[f] for f in self.finished_at if payload.get(f)), None)
+        metadata = payload.get(self.metadata) if self.metadata else None
+        media_type = payload.get(self.media_type) if self.media_type else None
+        if self.kind_field is not None:
+            kind = service.kind_by_api_type.get(str(payload.get(self.kind_field)), kind)
+        return Job(
+            service=service.name,
+            kind=kind,
+            id=self._id(payload),
+            status=status,
+            raw_status=str(payload[self.status]),
+            stage=payload.get(self.stage) if self.stage else None,
+            output_urls=urls if status is NormalizedStatus.SUCCEEDED else (),
+            credits=self._credits(payload),
+            error=payload.get(self.error) if self.error else None,
+            created_at=iso_datetime(payload.get(self.created_at)) if self.created_at else None,
+            finished_at=iso_datetime(finished),
+            media_type=media_type if isinstance(media_type, str) else None,
+            metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
+            raw=dict(payload),
+        )
+
+
+@dataclass(frozen=True)
+class WebhookEnvelope:
+    """What a service POSTs when a job finishes, as its docs show it: the receiver validates a delivery
+    against these models and reads the job out of it with the service's :class:`JobShape`; the
+    connectors describe the same events."""
+
+    # Event name -> the documented body. A service that names no events has one entry, its name ours.
+    events: Mapping[str, type[BaseModel]]
+    # The body field naming the event (Apex ``event``), if the body names one.
+    event_field: str | None = None
+    # The body field the job sits in (Apex ``data``); ``None`` when the body is the job itself.
+    job_path: str | None = None
+
+    def model_for(self, body: Mapping[str, Any]) -> type[BaseModel]:
+        """The documented model of one delivery: the one its event names, else the first."""
+        if self.event_field is not None:
+            named = self.events.get(body.get(self.event_field))  # type: ignore[arg-type]
+            if named is not None:
+                return named
+        return next(iter(self.events.values()))
+
+    def job_of(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The job part of a validated delivery."""
+        return payload[self.job_path] if self.job_path is not None else payload
+
+    @property
+    def job_model(self) -> type[BaseModel]:
+        """The model of the job part of a delivery (the body's, or its ``job_path`` field's)."""
+        model = next(iter(self.events.values()))
+        if self.job_path is None:
+            return model
+        for name, info in model.model_fields.items():
+            if (info.alias or name) == self.job_path and isinstance(info.annotation, type):
+                return info.annotation
+        raise ValueError(f"{model.__name__} has no field {self.job_path!r}")
 
 
 @dataclass(frozen=True)
@@ -264,16 +408,21 @@ class Service:
     status_map: Mapping[str, NormalizedStatus]
     error_codes: Mapping[int, str]
     error_shape: Mapping[str, str]
-    parse_job: Callable[[str, Mapping[str, Any]], Job]
+    job_shape: JobShape
     api_plan: str | None = None  # plan every API call needs
     check_endpoint: str | None = None  # cheapest read that proves a key works
     usage_endpoint: str | None = None
     balance: Callable[[Mapping[str, Any]], float] | None = None
-    webhook_payloads: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    webhook: WebhookEnvelope | None = None
     # Endpoint that registers the account-level webhook URL (its request's only field is that URL).
     webhook_registration: str | None = None
     max_concurrent_jobs: int | None = None
     docs_note: str = ""
+    # Where the service comes in every listing, generated file and doc (the order the services joined).
+    listed: int = 0
+    # Its icons' colours in the connectors, on a light background and on a dark one (n8n's linter wants
+    # the two variants to differ).
+    colours: tuple[str, str] = ("#444444", "#BBBBBB")
 
     def endpoint(self, name: str) -> Endpoint:
         try:
@@ -287,6 +436,14 @@ class Service:
         except KeyError:
             known = ", ".join(self.kinds)
             raise KeyError(f"{self.name} has no job kind {name!r} (known: {known})") from None
+
+    def parse_job(self, kind: str, payload: Mapping[str, Any]) -> Job:
+        """The normalized job of one of this service's payloads, read by its declared :attr:`job_shape`."""
+        return self.job_shape.parse(self, kind, payload)
+
+    @cached_property
+    def kind_by_api_type(self) -> Mapping[str, str]:
+        return {k.api_type: k.name for k in self.kinds.values() if k.api_type is not None}
 
     def normalize_status(self, raw: object) -> NormalizedStatus:
         try:

@@ -1,8 +1,8 @@
 """Typed sync and async clients of the services, built on the catalog. Imports nothing of Airflow.
 
     from airflow_provider_mediagen.client import MediaClient
-    with MediaClient("apex", api_key) as apex:
-        job = apex.submit_and_wait("image", prompt="a lighthouse at dusk")
+    with MediaClient(service, api_key) as client:  # service: a name in catalog.SERVICES
+        job = client.submit_and_wait("image", prompt="a lighthouse at dusk")
 """
 
 from __future__ import annotations

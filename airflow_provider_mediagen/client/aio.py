@@ -27,8 +27,8 @@ __all__ = ["AsyncMediaClient"]
 class AsyncMediaClient(ClientCore):
     """The async twin of :class:`MediaClient`::
 
-        async with AsyncMediaClient("facedub", api_key) as facedub:
-            job = await facedub.get_job("video", job_id)
+        async with AsyncMediaClient(service, api_key) as client:
+            job = await client.get_job("video", job_id)
     """
 
     def __init__(self, service: str | Service, api_key: str, *,

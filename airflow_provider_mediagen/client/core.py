@@ -69,7 +69,7 @@ class ClientCore:
 
     ``time_scale`` shrinks the client's rate-limit windows to match a time-scaled simulator; leave it
     at 1.0 against a real service. ``max_retry_wait`` bounds a single wait: a service asking for a
-    longer pause (Apex outbound calls reset hourly) gets a :class:`RateLimitedError` instead.
+    longer pause (an hourly budget, say) gets a :class:`RateLimitedError` instead.
     ``max_download_bytes`` and ``download_timeout`` bound one output download (its size, and its time
     across every attempt), since the URL and the bytes come from a peer.
     """

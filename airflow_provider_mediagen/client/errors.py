@@ -93,7 +93,7 @@ class BadRequestError(MediaGenError):
 
 
 class AuthenticationError(MediaGenError):
-    """401: the API key (or FaceDub JWT) is missing, invalid or revoked."""
+    """401: the API key (or the JWT of a status stream) is missing, invalid or revoked."""
 
 
 class CreditsExhaustedError(MediaGenError):
@@ -121,7 +121,7 @@ def is_read_lag(exc: BaseException, seen: bool, waiting_since: float) -> bool:
 
 
 class RateLimitedError(MediaGenError):
-    """429: too many requests (or, for FaceDub, too many concurrent jobs)."""
+    """429: too many requests (or, where a service counts them so, too many concurrent jobs)."""
 
     transient = True
 
@@ -161,7 +161,7 @@ class SubmissionUncertainError(MediaGenError):
 
 
 class UnsupportedOperationError(MediaGenError):
-    """The service does not document a way to do this (e.g. poll a Ddukddak template video)."""
+    """The service does not document a way to do this (e.g. poll a kind that completes by webhook only)."""
 
 
 class JobFailedError(MediaGenError):

@@ -1,9 +1,9 @@
 """One status poller per (service, credentials) per event loop, shared by every waiting job.
 
 Thousands of deferred tasks in one triggerer must not become thousands of polling loops: the services'
-read budgets are tiny (Apex 20 reads / 10 s, FaceDub 60 / min, Ddukddak 30 / 10 s for everything).
+read budgets are tiny (20 reads per 10 s, 60 per minute, or one budget of 30 per 10 s for everything).
 The poller keeps one loop that spends a share of the documented read budget and no more, prefers the
-list endpoints (FaceDub ``GET /jobs`` and Apex ``GET /api/jobs`` report up to 50 jobs in one read),
+list endpoints (``JobKind.list``: up to 50 jobs in one read),
 falls back to one-job reads for jobs the list no longer shows, honours Retry-After (through the
 client), and fans each result out to the waiters of that job. A failing job or a cancelled waiter
 never stalls the others.
@@ -11,12 +11,12 @@ never stalls the others.
 Faster paths than polling plug in here, with polling kept as the source of truth (a lost webhook costs
 latency, never a stuck wait): a *feed* (the webhook receiver's recorded deliveries, read in one local
 request per tick without spending the service's budget) and, for services with a status stream
-(FaceDub SSE, given a JWT), one stream per job. Neither ever moves a job backwards.
+(``JobKind.stream``, given a JWT), one stream per job. Neither ever moves a job backwards.
 
 A delivery from the feed is not trusted as a verdict: anyone who learns the receiver's URL token (it
 sits in URLs that proxies log and that the services store) can post one. For a kind that can be polled,
 :meth:`StatusPoller.report` only makes the job due for an immediate confirming read, and the service's
-own answer is the verdict; only webhook-only kinds (Ddukddak template videos) are finished by a delivery.
+own answer is the verdict; only webhook-only kinds (no status or list endpoint) are finished by a delivery.
 Stream updates come from the service itself (over TLS, authenticated with the JWT) and are applied as
 they come.
 """
@@ -38,7 +38,7 @@ from .aio import AsyncMediaClient
 __all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "PollerReleasedError", "PollerStats", "StatusPoller"]
 
 #: The part of the documented read budget a poller spends by default; the rest is left to submits
-#: (Ddukddak's one budget covers every endpoint), workers' own reads and other clients of the key.
+#: (a service with one budget for every endpoint spends it on both), workers' own reads and other clients of the key.
 DEFAULT_READ_SHARE = 0.8
 #: Seconds a poller with nothing to wait for keeps its client before it is released (closed, forgotten).
 IDLE_RELEASE = 30.0
@@ -224,8 +224,8 @@ class StatusPoller:
         """Make ``watch`` due now for a read that confirms (or not) what a delivery ``claimed``."""
         if watch.error is not None or (watch.job is not None and watch.job.terminal):
             return
-        rank = self._RANK[claimed.status.value]
-        known = self._RANK[watch.job.status.value] if watch.job is not None else -1
+        rank = claimed.status.rank
+        known = watch.job.status.rank if watch.job is not None else -1
         if rank <= max(known, watch.woken_rank):
             return  # nothing the poller does not know, or a read for it was already asked for
         watch.woken_rank = rank
@@ -419,8 +419,6 @@ class StatusPoller:
                 watch.next_due = time.monotonic() + backoff
         log.warning("%s (%d job(s) affected)", exc, len(watches))
 
-    _RANK = {"queued": 0, "running": 1, "succeeded": 2, "failed": 2}
-
     def trouble(self, job_id: str) -> tuple[float, str] | None:
         """``(seconds, last error)`` while the reads of ``job_id`` keep failing (the service cannot be
         reached, or answers errors), so progress logs say so instead of "no change"; else None."""
@@ -435,7 +433,7 @@ class StatusPoller:
         previous = watch.job
         if previous is not None and previous.terminal:
             return
-        if previous is not None and self._RANK[job.status.value] < self._RANK[previous.status.value]:
+        if previous is not None and job.status.rank < previous.status.rank:
             return  # a stale report (e.g. an out-of-order webhook) never moves a job backwards
         watch.job = job
         watch.next_due = time.monotonic() + watch.interval * (4 if watch.streaming else 1)

@@ -367,8 +367,8 @@ class ServiceProtocol:
             f"{self.service.title} documents no endpoint listing jobs", service=self.service.name)
 
     def default_poll_interval(self, kind: str) -> float:
-        """The cadence the service's docs give for the kind (Ddukddak advises 30 s for AI videos; the
-        Apex and FaceDub examples poll every 2 s and 5 s), else a tenth of its typical duration, 2-30 s.
+        """The cadence the service's docs give for the kind (``JobKind.poll_seconds``: advice, or the pause
+        of the docs' polling example), else a tenth of its typical duration, 2-30 s.
         More waiting jobs than the read budget covers at this cadence are read as fast as the budget
         allows instead (the shared poller)."""
         spec = self.service.kind(kind)

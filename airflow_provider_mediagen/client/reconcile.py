@@ -2,7 +2,7 @@
 
 A worker killed between "about to POST" and "answer recorded" cannot know whether the service created
 (and charged) a job. Submitting again could pay twice; giving up could lose a paid job. Where a service
-lists recent jobs (Apex ``GET /api/jobs``, FaceDub ``GET /jobs``, newest first, up to 50), the job can
+lists recent jobs (the kind's ``JobKind.list`` endpoint, newest first, up to 50), the job can
 be looked for: same kind, created within the submission's window, and no visible parameter that
 contradicts the request. The verdict is one of three, never a guess:
 
@@ -10,7 +10,7 @@ contradicts the request. The verdict is one of three, never a guess:
 - none, with the list covering the whole window: no job was created (submitting is safe);
 - several, or a list too short to cover the window: uncertain (the caller fails and says why).
 
-Services without a list endpoint (Ddukddak) cannot be reconciled: the caller reports the uncertainty.
+Services without a list endpoint cannot be reconciled: the caller reports the uncertainty.
 """
 
 from __future__ import annotations
@@ -56,14 +56,15 @@ def _epoch(value: datetime | None) -> float | None:
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def _api_type(service: Service, kind: str) -> str:
-    """The ``type`` a listed job of this kind reports (the submit path's last segment, as Apex does)."""
-    return service.endpoint(service.kind(kind).submit).path.rstrip("/").rsplit("/", 1)[-1]
+def _listed_type(service: Service, job: Job) -> Any:
+    """The kind a listed job names itself by, where the service's job shape declares such a field."""
+    field = service.job_shape.kind_field
+    return job.raw.get(field) if field is not None else None
 
 
-def _echoed(raw: Mapping[str, Any], name: str) -> tuple[bool, Any]:
+def _echoed(job: Job, name: str) -> tuple[bool, Any]:
     """A request field as the listed job shows it, if it does (top level, ``metadata``, ``<name>_seconds``)."""
-    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else {}
+    raw, metadata = job.raw, job.metadata
     for where, key in ((raw, name), (metadata, name), (raw, f"{name}_seconds"), (metadata, f"{name}Seconds")):
         if key in where and where[key] is not None:
             return True, where[key]
@@ -83,13 +84,13 @@ def _matches(service: Service, kind: str, job: Job, wire: Mapping[str, Any], sin
     created = _epoch(job.created_at)
     if created is not None and not since - CLOCK_SKEW_SECONDS <= created <= until + CLOCK_SKEW_SECONDS:
         return False
-    listed_type = job.raw.get("type")
-    if listed_type is not None and str(listed_type) != _api_type(service, kind):
+    listed_type = _listed_type(service, job)
+    if listed_type is not None and str(listed_type) != service.kind(kind).api_type:
         return False
     for name, value in wire.items():
         if isinstance(value, (Mapping, list)):
             continue
-        shown, echoed = _echoed(job.raw, name)
+        shown, echoed = _echoed(job, name)
         if shown and not _same(value, echoed):
             return False
     return True

@@ -26,11 +26,11 @@ log = logging.getLogger("airflow_provider_mediagen.client")
 
 
 class MediaClient(ClientCore):
-    """A client of one service (``"ddukddak"``, ``"apex"``, ``"facedub"``)::
+    """A client of one service of the catalog (any name in ``catalog.SERVICES``)::
 
-        with MediaClient("apex", api_key, base_url=...) as apex:
-            job = apex.submit_and_wait("image", prompt="a lighthouse at dusk")
-            apex.download(job.output_urls[0], "lighthouse.png")
+        with MediaClient(service, api_key, base_url=...) as client:
+            job = client.submit_and_wait("image", prompt="a lighthouse at dusk")
+            client.download(job.output_urls[0], "lighthouse.png")
     """
 
     def __init__(self, service: str | Service, api_key: str, *, transport: httpx.BaseTransport | None = None,
@@ -128,7 +128,8 @@ class MediaClient(ClientCore):
         return job
 
     def stream_job(self, job_id: str, token: str, kind: str = "video") -> Iterator[Job]:
-        """Status updates from the service's SSE stream (FaceDub: ``token`` is a JWT, not the key)."""
+        """Status updates from the service's SSE stream (``token`` is the JWT the service issues for it,
+        not the key)."""
         call = self._stream_call(kind, job_id, token)
         if self._limits:
             self._limits.acquire(call.endpoint.rate_limit)
@@ -147,7 +148,7 @@ class MediaClient(ClientCore):
     # --- account --------------------------------------------------------------------------------
 
     def check(self) -> Any:
-        """The cheapest documented read that proves the key works (Ddukddak /auth, else usage)."""
+        """The cheapest documented read that proves the key works (the catalog's ``check_endpoint``)."""
         return self.call(self._check_call())
 
     def usage(self) -> Any:

@@ -7,8 +7,8 @@ Components, all derived from the catalog walk:
   actions for the rest;
 - a polling trigger "Watch Finished Jobs" where a job list endpoint exists;
 - webhooks + instant triggers for job completions: with ``attach`` where the service registers a URL
-  (Apex ``POST /api/settings``), a plain dedicated webhook where the URL goes with each request
-  (Ddukddak ``webhook_url``);
+  (the catalog's ``webhook_registration`` endpoint), a plain dedicated webhook where the URL goes
+  with each request (a ``webhook_url`` field of the submit body);
 - RPCs for dynamic lists (job ids, key ids) where a list endpoint names the items a parameter takes.
 """
 
@@ -18,7 +18,8 @@ import math
 from typing import Any
 
 from .render import GENERATED_NOTE, dump_json, render_template
-from .spec import FieldSpec, JobSpec, Operation, ServiceSpec, camel, display_title
+from ..naming import camel
+from .spec import FieldSpec, JobSpec, Operation, ServiceSpec, display_title
 
 MODULE_TIMEOUT_SECONDS = 40  # Make's default per-module limit
 REPEAT_BUDGET_SECONDS = 30  # what an in-module wait may spend of it
@@ -110,7 +111,7 @@ def interface(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _label_words(name: str) -> list[str]:
-    from .spec import title_case
+    from ..naming import title_case
 
     return title_case(name).split()
 

@@ -13,14 +13,12 @@ from typing import Any
 
 from .render import dump_json, render_template
 from .spec import FieldSpec, JobSpec, Operation, ServiceSpec
+from .table import TableStyle, runtime_table
 
 PACKAGE = "n8n-nodes-mediagen"
 VERSION = "0.1.0"
 RESOURCES = {"account": "Account", "generation": "Generation", "job": "Job"}
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
-
-#: Per-service icon colours (light, dark); the linter wants the two variants to differ.
-COLOURS = {"ddukddak": ("#E4572E", "#FF8A65"), "apex": ("#2D3A8C", "#8C9EFF"), "facedub": ("#17825F", "#69F0AE")}
 
 
 def ts(value: Any, indent: int = 0) -> str:
@@ -304,45 +302,34 @@ def _field_def(f: FieldSpec) -> dict[str, Any]:
             "optional": not _is_top_level(f)}
 
 
+def _op_extra(spec: ServiceSpec, op: Operation, job: JobSpec | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"envelope": op.envelope} if op.envelope else {}
+    if job is not None:
+        entry["job"] = job.name
+    return {**entry, "wait": _wait_job(spec, op) is not None, "download": _download_job(spec, op) is not None}
+
+
+def _job_extra(job: JobSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"extension": job.kind.extension or "bin"}
+    if job.submit_shape is not None:
+        entry["submitIdField"] = job.submit_shape.id_field
+    if job.status is not None and job.status_param is not None:
+        entry["statusOperation"] = f"{job.status.resource}:{job.status.camel}"
+        entry["statusParam"] = {"wire": job.status_param.name, "in": job.status_param.location}
+    return entry
+
+
+_TABLE = TableStyle(op_key=lambda op: f"{op.resource}:{op.camel}", field=_field_def, op_extra=_op_extra,
+                    job_extra=_job_extra, head=lambda spec: {"credential": f"{spec.name}Api"})
+
+
 def service_table(spec: ServiceSpec) -> dict[str, Any]:
     """The data the shared runtime executes: operations, job shapes, status map, error field."""
-    ops: dict[str, Any] = {}
-    for op in spec.operations:
-        if op.role == "stream":
-            continue
-        job = spec.job_for(op)
-        entry: dict[str, Any] = {"method": op.method, "path": op.path, "role": op.role,
-                                 "encoding": op.encoding, "list": op.returns_list,
-                                 "fields": [_field_def(f) for f in op.inputs]}
-        if op.envelope:
-            entry["envelope"] = op.envelope
-        if job is not None and op.role in ("submit", "status", "list"):
-            entry["job"] = job.name
-        entry["wait"] = _wait_job(spec, op) is not None
-        entry["download"] = _download_job(spec, op) is not None
-        ops[f"{op.resource}:{op.camel}"] = entry
-    jobs: dict[str, Any] = {}
-    error_fallback = (spec.webhook.shape.error_field if spec.webhook and spec.webhook.shape else None) \
-        or spec.error_message_field
-    for job in spec.jobs:
-        shape = job.job_shape
-        if shape is None:
-            continue
-        entry = {"title": job.title, "idField": shape.id_field, "statusField": shape.status_field,
-                 "outputFields": shape.output_fields, "errorField": shape.error_field or error_fallback,
-                 "extension": job.kind.extension or "bin"}
-        if job.submit_shape is not None:
-            entry["submitIdField"] = job.submit_shape.id_field
-        if job.status is not None and job.status_param is not None:
-            entry["statusOperation"] = f"{job.status.resource}:{job.status.camel}"
-            entry["statusParam"] = {"wire": job.status_param.name, "in": job.status_param.location}
-        jobs[job.name] = entry
-    return {"name": spec.name, "title": spec.title, "credential": f"{spec.name}Api",
-            "errorField": spec.error_message_field, "statusMap": spec.status_map, "operations": ops, "jobs": jobs}
+    return runtime_table(spec, _TABLE)
 
 
 def _icon(spec: ServiceSpec, dark: bool) -> str:
-    fill = COLOURS.get(spec.name, ("#444444", "#BBBBBB"))[1 if dark else 0]
+    fill = spec.service.colours[1 if dark else 0]
     letter = spec.title[:1].upper()
     return render_template("n8n/icon.svg.j2", fill=fill, letter=letter, title=spec.title)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .render import GENERATED_NOTE, dump_json
-from .spec import AUTH_SCHEME, FieldSpec, Operation, ServiceSpec, camel
+from ..naming import camel
+from .spec import AUTH_SCHEME, FieldSpec, Operation, ServiceSpec
 
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
                 402: "Payment Required", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",

@@ -6,8 +6,8 @@ an endpoint that answers one object when a query parameter is given) and its :cl
 (how each kind of generation is submitted, identified, polled and finished). Nothing here is written
 per endpoint: field types, bounds, enums and defaults come from the request models' JSON schema (wire
 names are the aliases), and the shape of a job (which field holds its id, its status, its output URL,
-its error) is learned by probing the catalog's own ``parse_job`` with marker payloads, so the
-connectors read a job exactly the way the Python client does.
+its error) is the catalog's declared job shape, so the connectors read a job exactly the way the
+Python client does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..catalog import SERVICES, Completion, Endpoint, FileRule, JobKind, NormalizedStatus, Service
+from ..naming import ACRONYMS, camel, pascal, service_prefix, snake, title_case, words
 
 #: How every service documents its key: ``Authorization: Bearer <key>`` (all three API docs).
 AUTH_HEADER = "Authorization"
@@ -30,44 +31,6 @@ AUTH_SCHEME = "Bearer"
 
 #: Longest an in-platform wait may block by default, whatever the kind's typical duration.
 MAX_DEFAULT_WAIT_SECONDS = 1800
-
-_ACRONYMS = {"url": "URL", "id": "ID", "api": "API", "uid": "UID", "tts": "TTS", "llm": "LLM", "jwt": "JWT",
-             "ai": "AI", "png": "PNG", "iso": "ISO", "b": "B", "sse": "SSE",
-             "ugc": "UGC", "e164": "E.164"}
-
-
-def words(name: str) -> list[str]:
-    """``aspect_ratio`` / ``negativePrompt`` / ``b-roll`` -> lower-case words."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return [w.lower() for w in re.split(r"[\s_\-./]+", spaced) if w]
-
-
-def title_case(name: str) -> str:
-    return " ".join(_ACRONYMS.get(w, w.capitalize()) for w in words(name))
-
-
-def sentence_case(name: str) -> str:
-    ws = [_ACRONYMS.get(w, w) for w in words(name)]
-    if ws:
-        ws[0] = ws[0][:1].upper() + ws[0][1:]
-    return " ".join(ws)
-
-
-def camel(name: str) -> str:
-    ws = words(name)
-    return ws[0] + "".join(w.capitalize() for w in ws[1:]) if ws else name
-
-
-def pascal(name: str) -> str:
-    return "".join(w.capitalize() for w in words(name))
-
-
-def kebab(name: str) -> str:
-    return "-".join(words(name))
-
-
-def snake(name: str) -> str:
-    return "_".join(words(name))
 
 
 # --- fields -----------------------------------------------------------------------------------------
@@ -96,6 +59,7 @@ class FieldSpec:
     open_children: bool = False  # the objects take further keys than the ones listed
     file_rule: FileRule | None = None
     schema: dict[str, Any] = field(default_factory=dict)  # resolved JSON schema (non-null branch)
+    webhook: bool = False  # takes the URL the service calls back (as the catalog declares)
 
     @property
     def label(self) -> str:
@@ -107,7 +71,7 @@ class FieldSpec:
 
     @property
     def is_webhook_url(self) -> bool:
-        return "webhook" in words(self.name)
+        return self.webhook
 
     @property
     def is_object_list(self) -> bool:
@@ -179,14 +143,29 @@ def _field_from_schema(name: str, prop: dict[str, Any], required: bool, location
     return spec
 
 
-def model_fields(model: type[BaseModel] | None, location: str) -> list[FieldSpec]:
+def model_fields(model: type[BaseModel] | None, location: str, webhook_field: str | None = None) -> list[FieldSpec]:
+    """The inputs of ``model``; ``webhook_field`` (a Python field name) is the one taking a callback URL."""
     if model is None:
         return []
     schema = model.model_json_schema(by_alias=True)
     defs = schema.get("$defs", {})
     required = set(schema.get("required", ()))
-    return [_field_from_schema(name, _resolve(prop, defs), name in required, location)
-            for name, prop in schema.get("properties", {}).items()]
+    info = model.model_fields.get(webhook_field) if webhook_field else None
+    webhook_wire = (info.alias or webhook_field) if info is not None else None
+    fields = [_field_from_schema(name, _resolve(prop, defs), name in required, location)
+              for name, prop in schema.get("properties", {}).items()]
+    for spec in fields:
+        spec.webhook = spec.name == webhook_wire
+    return fields
+
+
+def _webhook_field(service: Service, endpoint: Endpoint) -> str | None:
+    """The request field of ``endpoint`` that takes a callback URL: the declared per-request field, or
+    the only field of the service's account-level webhook registration."""
+    if endpoint.name == service.webhook_registration and endpoint.request is not None:
+        (only,) = endpoint.request.model_fields
+        return only
+    return endpoint.webhook_field
 
 
 def response_schema(model: Any) -> dict[str, Any]:
@@ -272,7 +251,7 @@ class Operation:
 
 @dataclass
 class JobShape:
-    """Where a payload keeps a job's id, status, output and error (learned from ``parse_job``)."""
+    """Where one documented answer keeps a job's id, status, output and error."""
 
     id_field: str
     status_field: str
@@ -337,10 +316,10 @@ class WebhookSpec:
     """What a service POSTs when a job finishes."""
 
     events: dict[str, dict[str, Any]]  # event name -> JSON schema of the payload
-    job_path: str | None  # where the job sits in the payload ("data" for Apex)
+    job_path: str | None  # where the job sits in the payload (the catalog's WebhookEnvelope.job_path)
     shape: JobShape | None
-    event_field: str | None  # a field naming the event ("event" for Apex)
-    register: Operation | None  # account-level registration (Apex POST /api/settings)
+    event_field: str | None  # a field naming the event (WebhookEnvelope.event_field)
+    register: Operation | None  # account-level registration (Service.webhook_registration's endpoint)
     register_field: str | None
 
 
@@ -410,84 +389,25 @@ class ServiceSpec:
                 for op in self.operations if op.role == "stream"]
 
 
-# --- probing parse_job --------------------------------------------------------------------------------
+# --- the declared job shape, per documented answer ------------------------------------------------------
 
-_MARK = "\x00mark:"
-
-
-def _payload_fields(model: type[BaseModel]) -> tuple[dict[str, Any], list[str], list[str]]:
-    """A minimal valid-looking payload (required strings get markers, the rest None/0), the required
-    string fields and the optional string fields."""
-    schema = model.model_json_schema(by_alias=True, mode="serialization")
-    defs = schema.get("$defs", {})
-    required = set(schema.get("required", ()))
-    payload: dict[str, Any] = {}
-    req_strings: list[str] = []
-    opt_strings: list[str] = []
-    for name, prop in schema.get("properties", {}).items():
-        prop = _resolve(prop, defs)
-        typ = prop.get("type")
-        if typ == "string" and "enum" not in prop:
-            (req_strings if name in required else opt_strings).append(name)
-            payload[name] = _MARK + name if name in required else None
-        elif name in required and typ in ("number", "integer"):
-            payload[name] = 0
-        elif name in required and typ == "boolean":
-            payload[name] = False
-        elif name in required and "enum" in prop:
-            payload[name] = _MARK + name if typ == "string" else prop["enum"][0]
-            if typ == "string":
-                req_strings.append(name)
-        else:
-            payload[name] = None
-    return payload, req_strings, opt_strings
-
-
-def _unmark(value: Any) -> str | None:
-    return str(value).removeprefix(_MARK) if value is not None and str(value).startswith(_MARK) else None
-
-
-def probe_shape(service: Service, kind: str, model: Any) -> JobShape | None:
-    """Learn from ``service.parse_job`` which fields of ``model`` hold the id, status, output and error.
-
-    Required string fields get marker values; the one ``parse_job`` accepts a raw status from is the
-    status field, the marker that comes back as ``job.id`` names the id field. Optional string fields
-    are tried one at a time for the output URL (in the order ``parse_job`` prefers them) and the error.
-    """
+def payload_shape(service: Service, model: Any) -> JobShape | None:
+    """Which fields of ``model`` hold the id, status, output and error, read from the service's declared
+    :class:`~..catalog.JobShape`: the id and status among the fields the answer always carries, the
+    outputs (in the declared order of preference) and the error among all of its fields. ``None`` when
+    the answer cannot show a job."""
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return None
-    base, req_strings, opt_strings = _payload_fields(model)
-    succeeded = next(r for r, n in service.status_map.items() if n is NormalizedStatus.SUCCEEDED)
-    failed = next(r for r, n in service.status_map.items() if n is NormalizedStatus.FAILED)
-
-    def parse(payload: dict[str, Any]) -> Any:
-        try:
-            return service.parse_job(kind, payload)
-        except Exception:  # noqa: BLE001 - a wrong guess is simply not the answer
-            return None
-
-    status_field = next((f for f in req_strings if parse({**base, f: succeeded}) is not None), None)
-    if status_field is None:
+    schema = model.model_json_schema(by_alias=True, mode="serialization")
+    required = set(schema.get("required", ()))
+    present = set(schema.get("properties", {}))
+    declared = service.job_shape
+    id_field = next((f for f in declared.id if f in required), None)
+    if id_field is None or declared.status not in required:
         return None
-    ok = {**base, status_field: succeeded}
-    id_field = _unmark(parse(ok).id)
-    if id_field is None:
-        return None
-    candidates = [f for f in opt_strings
-                  if (job := parse({**ok, f: _MARK + f})) is not None and any(_unmark(u) == f for u in job.output_urls)]
-    outputs: list[str] = []
-    while candidates:
-        job = parse({**ok, **{f: _MARK + f for f in candidates}})
-        winner = _unmark(job.output_urls[0]) if job is not None and job.output_urls else None
-        if winner not in candidates:
-            outputs.extend(candidates)
-            break
-        outputs.append(winner)
-        candidates.remove(winner)
-    bad = {**base, status_field: failed}
-    error_field = next((f for f in opt_strings
-                        if (job := parse({**bad, f: _MARK + f})) is not None and _unmark(job.error) == f), None)
-    return JobShape(id_field=id_field, status_field=status_field, output_fields=outputs, error_field=error_field)
+    return JobShape(id_field=id_field, status_field=declared.status,
+                    output_fields=[f for f in declared.outputs if f in present],
+                    error_field=declared.error if declared.error in present else None)
 
 
 # --- the walk -------------------------------------------------------------------------------------------
@@ -520,8 +440,8 @@ def display_title(text: str) -> str:
     out = []
     for i, token in enumerate(text.split()):
         low = token.lower()
-        if low in _ACRONYMS and low not in ("b",):
-            out.append(_ACRONYMS[low])
+        if low in ACRONYMS and low not in ("b",):
+            out.append(ACRONYMS[low])
         elif i and low in _SMALL:
             out.append(low)
         elif token.islower():
@@ -569,7 +489,7 @@ def build_service(service: Service) -> ServiceSpec:
         status_kinds = _status_kinds(service, ep)
         list_kinds = _list_kinds(service, ep)
         kind = service.kinds.get(ep.job_kind) if ep.job_kind else None
-        body = model_fields(ep.request, "form" if ep.encoding == "multipart" else "body")
+        body = model_fields(ep.request, "form" if ep.encoding == "multipart" else "body", _webhook_field(service, ep))
         query = model_fields(ep.query, "query")
         if ep.stream:
             ops.append(Operation(ep.name, ep, ep.summary, "stream", "job", _path_params(ep, None),
@@ -610,12 +530,12 @@ def build_service(service: Service) -> ServiceSpec:
         status = next((op for op in ops if op.role == "status" and op.endpoint.name == kind.status), None)
         lister = next((op for op in ops if op.role == "list" and op.endpoint.name == kind.list), None)
         webhook = next((f.name for f in submit.body if f.is_webhook_url), None)
-        submit_shape = probe_shape(service, kind.name, submit.endpoint.response) if kind.is_async else None
+        submit_shape = payload_shape(service, submit.endpoint.response) if kind.is_async else None
         job_shape = None
         if status is not None:
-            job_shape = probe_shape(service, kind.name, status.endpoint.response)
+            job_shape = payload_shape(service, status.endpoint.response)
         elif kind.is_async or kind.extension:
-            job_shape = probe_shape(service, kind.name, submit.endpoint.response)
+            job_shape = payload_shape(service, submit.endpoint.response)
         jobs.append(JobSpec(kind.name, kind.title, kind, submit, status, lister, submit_shape, job_shape, webhook))
     del by_id
 
@@ -624,27 +544,24 @@ def build_service(service: Service) -> ServiceSpec:
 
 
 def _webhook_spec(service: Service, ops: list[Operation], jobs: list[JobSpec]) -> WebhookSpec | None:
-    if not service.webhook_payloads:
+    envelope = service.webhook
+    if envelope is None:
         return None
-    events = {name: response_schema(model) for name, model in service.webhook_payloads.items()}
-    model = next(iter(service.webhook_payloads.values()))
-    kind = next(j.name for j in jobs if j.is_async)
-    shape = probe_shape(service, kind, model)
-    job_path = None
-    if shape is None:
-        for fname, finfo in model.model_fields.items():
-            sub = finfo.annotation
-            if isinstance(sub, type) and issubclass(sub, BaseModel):
-                shape = probe_shape(service, kind, sub)
-                if shape is not None:
-                    job_path = finfo.alias or fname
-                    break
-    event_field = next((f for f in (model.model_json_schema(by_alias=True).get("properties") or {})
-                        if f == "event"), None)
-    register = next((op for op in ops if op.role == "action" and op.kind is None
-                     and any(f.is_webhook_url for f in op.body)), None)
+    events = {name: response_schema(model) for name, model in envelope.events.items()}
+    shape = payload_shape(service, envelope.job_model)
+    register = next((op for op in ops if op.endpoint.name == service.webhook_registration), None)
     register_field = next((f.name for f in register.body if f.is_webhook_url), None) if register else None
-    return WebhookSpec(events, job_path, shape, event_field, register, register_field)
+    return WebhookSpec(events, envelope.job_path, shape, envelope.event_field, register, register_field)
+
+
+def webhook_only_kinds(specs: list[ServiceSpec]) -> str:
+    """``<Service> <kind title>s`` names of every kind that completes by webhook only, for docs."""
+    return ", ".join(f"{s.title} {j.title.lower()}s" for s in specs for j in s.jobs if j.webhook_only)
+
+
+def account_webhook_services(specs: list[ServiceSpec]) -> str:
+    """The services whose webhook URL is set once per account (by their registration endpoint), for docs."""
+    return " and ".join(service_prefix(s.service) for s in specs if s.webhook is not None and s.webhook.register)
 
 
 def build_all() -> dict[str, ServiceSpec]:

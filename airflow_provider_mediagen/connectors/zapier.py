@@ -13,7 +13,9 @@ import json
 from typing import Any
 
 from .render import GENERATED_NOTE, dump_json, render_template
-from .spec import FieldSpec, Operation, ServiceSpec, title_case
+from ..naming import title_case
+from .spec import FieldSpec, JobSpec, Operation, ServiceSpec
+from .table import TableStyle, error_fallback, runtime_table
 
 CORE_VERSION = "19.1.0"
 POLL_BUDGET_SECONDS = 25  # of Zapier's 30 s per step
@@ -136,43 +138,42 @@ def components(spec: ServiceSpec) -> dict[str, list[dict[str, Any]]]:
     return {"creates": creates, "searches": searches, "triggers": triggers}
 
 
-def service_table(spec: ServiceSpec) -> dict[str, Any]:
-    ops: dict[str, Any] = {}
-    for op in spec.operations:
-        if op.role == "stream":
-            continue
-        job = spec.job_for(op)
-        entry: dict[str, Any] = {"method": op.method, "path": op.path, "role": op.role, "encoding": op.encoding,
-                                 "list": op.returns_list,
-                                 "fields": [{"wire": f.name, "in": f.location, "kind": _kind(f),
-                                             **({"default": f.default} if f.has_default else {})}
-                                            for f in op.inputs],
-                                 "envelope": op.envelope, "itemId": _item_id(spec, op)}
-        if job is not None and job.job_shape is not None and op.role in ("submit", "status", "list"):
-            entry["job"] = job.name
-        ops[op.id] = entry
-    fallback_error = (spec.webhook.shape.error_field if spec.webhook and spec.webhook.shape else None) \
-        or spec.error_message_field
-    jobs: dict[str, Any] = {}
-    for job in spec.jobs:
-        if job.job_shape is None:
-            continue
-        jobs[job.name] = {
-            "title": job.title, "idField": job.job_shape.id_field, "statusField": job.job_shape.status_field,
-            "outputFields": job.job_shape.output_fields, "errorField": job.job_shape.error_field or fallback_error,
-            "submitIdField": job.submit_shape.id_field if job.submit_shape else job.job_shape.id_field,
+def _op_extra(spec: ServiceSpec, op: Operation, job: JobSpec | None) -> dict[str, Any]:
+    entry = {"envelope": op.envelope, "itemId": _item_id(spec, op)}
+    if job is not None and job.job_shape is not None:
+        entry["job"] = job.name
+    return entry
+
+
+def _job_extra(job: JobSpec) -> dict[str, Any]:
+    assert job.job_shape is not None
+    return {"submitIdField": job.submit_shape.id_field if job.submit_shape else job.job_shape.id_field,
             "statusOperation": job.status.id if job.status else None,
             "statusParam": job.status_param.name if job.status_param else None,
-            "webhookField": job.webhook_field, "interval": min(job.default_interval, 5),
-        }
-    webhook = None
-    if spec.webhook is not None and spec.webhook.shape is not None:
-        s = spec.webhook.shape
-        webhook = {"jobPath": spec.webhook.job_path, "idField": s.id_field, "statusField": s.status_field,
-                   "outputFields": s.output_fields, "errorField": s.error_field or fallback_error}
-    return {"name": spec.name, "title": spec.title, "baseUrl": spec.base_url, "errorField": spec.error_message_field,
-            "errorCodeField": spec.error_code_field, "statusMap": spec.status_map, "operations": ops, "jobs": jobs,
-            "webhook": webhook, "pollBudgetSeconds": POLL_BUDGET_SECONDS, "check": spec.check.id}
+            "webhookField": job.webhook_field, "interval": min(job.default_interval, 5)}
+
+
+def _webhook(spec: ServiceSpec) -> dict[str, Any]:
+    if spec.webhook is None or spec.webhook.shape is None:
+        return {"webhook": None}
+    s = spec.webhook.shape
+    return {"webhook": {"jobPath": spec.webhook.job_path, "idField": s.id_field, "statusField": s.status_field,
+                        "outputFields": s.output_fields, "errorField": s.error_field or error_fallback(spec)}}
+
+
+_TABLE = TableStyle(
+    op_key=lambda op: op.id,
+    field=lambda f: {"wire": f.name, "in": f.location, "kind": _kind(f),
+                     **({"default": f.default} if f.has_default else {})},
+    op_extra=_op_extra, job_extra=_job_extra, head=lambda spec: {"baseUrl": spec.base_url},
+    after_error=lambda spec: {"errorCodeField": spec.error_code_field},
+    tail=lambda spec: {**_webhook(spec), "pollBudgetSeconds": POLL_BUDGET_SECONDS, "check": spec.check.id},
+)
+
+
+def service_table(spec: ServiceSpec) -> dict[str, Any]:
+    """The data the shared runtime executes: operations, job shapes, webhook shape, status map."""
+    return runtime_table(spec, _TABLE)
 
 
 def render(spec: ServiceSpec) -> dict[str, str]:

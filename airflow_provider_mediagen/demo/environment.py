@@ -73,7 +73,7 @@ def job_durations(time_scale: float, floor_seconds: float) -> dict[str, float]:
     fail it as "killed externally" (LocalExecutor reuses the try's key). Real renders take far longer
     than that; a time-scaled 8-second image would not.
     """
-    from ..simulator.config import DEFAULT_DURATIONS
+    from ..simulator.config import default_durations
 
     floor = floor_seconds / time_scale
-    return {kind: max(seconds, floor) for kind, seconds in DEFAULT_DURATIONS.items()}
+    return {kind: max(seconds, floor) for kind, seconds in default_durations().items()}

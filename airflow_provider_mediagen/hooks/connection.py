@@ -63,7 +63,7 @@ def _base_url(service: str, host: str | None, port: int | None, schema: str | No
 
 def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
     """Settings from a connection: password = API key; host (or extra ``base_url``) = base URL, default
-    the real service; extras ``webhook_secret``, ``jwt`` (FaceDub SSE), ``webhook_base_url`` (the
+    the real service; extras ``webhook_secret``, ``jwt`` (for a status stream), ``webhook_base_url`` (the
     public URL of the Airflow API server, where services deliver webhooks), ``webhook_internal_url``
     (the same server as triggers reach it, if different), ``require_signature`` (only accept
     Standard-Webhooks-signed deliveries), ``read_share`` (the part of the documented read budget the
@@ -130,7 +130,7 @@ def _previous_secret(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
 def _check_conn_type(service: str, conn: Any) -> None:
     """Refuse a connection of another type before its password is sent anywhere: without this check
     ``conn_id="postgres_default"`` would send the database password as a Bearer token to the service's
-    default host. URI-style types (``mediagen-apex://``) are normalized as Airflow does (``-`` -> ``_``)."""
+    default host. URI-style types (``mediagen-<service>://``) are normalized as Airflow does (``-`` -> ``_``)."""
     expected = conn_type(service)
     actual = str(conn.conn_type or "").replace("-", "_")
     if actual != expected:

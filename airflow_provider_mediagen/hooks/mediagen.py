@@ -1,7 +1,7 @@
 """Hooks: a connection turned into a client, sync for workers and async for triggers.
 
-One class serves every service; the per-service classes (``DdukddakHook``, ``ApexHook``,
-``FaceDubHook``...) are made from the catalog so each connection type has its hook, and a new catalog
+One class serves every service; the per-service classes (``<Service>Hook``, one per catalog
+service) are made from the catalog so each connection type has its hook, and a new catalog
 service gets one without an edit here.
 """
 
@@ -25,7 +25,7 @@ class MediaGenHook(BaseHook):
 
     :param conn_id: the connection (default ``mediagen_<service>_default``); its password is the API key,
         its host (or extra ``base_url``) the base URL, default the real service.
-    :param service: ``ddukddak``, ``apex`` or ``facedub`` (set by the per-service subclasses).
+    :param service: a name in ``catalog.SERVICES`` (set by the per-service subclasses).
     """
 
     conn_name_attr = "conn_id"
@@ -72,8 +72,7 @@ class MediaGenHook(BaseHook):
                                 **{**settings.client_options(), **self._client_options})
 
     def test_connection(self) -> tuple[bool, str]:
-        """The cheapest documented read that proves the key works (Ddukddak ``GET /auth``, Apex
-        ``GET /api/usage``, FaceDub ``GET /usage``)."""
+        """The cheapest documented read that proves the key works (the catalog's ``check_endpoint``)."""
         try:
             with self.get_conn() as client:
                 client.check()

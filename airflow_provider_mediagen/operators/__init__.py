@@ -1,5 +1,5 @@
 """Generation operators, one per documented generation kind, all made by one mechanism from the
-catalog (see :mod:`.factory`): ``ApexImageOperator``, ``DdukddakAIVideoOperator``, ``FaceDubVideoOperator``...
+catalog (see :mod:`.factory`): ``<Service><Kind>Operator``, one per job kind of every service...
 
 ``OPERATORS`` maps ``(service, kind)`` to its class.
 """

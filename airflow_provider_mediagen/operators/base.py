@@ -13,7 +13,7 @@
 6. validate the outcome (unknown status is a failure), stream outputs to ``output_path``, emit asset
    events, return a small JSON result.
 
-The per-kind classes (``ApexImageOperator``...) only bind a service, a kind and an explicit signature
+The per-kind classes (``<Service><Kind>Operator``) only bind a service, a kind and an explicit signature
 (see :mod:`.factory`).
 """
 
@@ -67,7 +67,7 @@ STATE_KEY = "mediagen_job"
 _LAG_READS = (0.5, 1.0, 2.0, 4.0)
 
 # A job just submitted is re-read at once only when its kind may already be done: for slower kinds the
-# read is budget spent for nothing (Ddukddak's one budget also pays for submits), and the trigger's first
+# read is budget spent for nothing (where one budget also pays for submits, doubly), and the trigger's first
 # read comes one poll interval later.
 _INLINE_CHECK_MAX_SECONDS = 5.0
 
@@ -350,13 +350,14 @@ class MediaGenerationOperator(BaseOperator):
         return resolved
 
     def _with_webhook(self, request: Any) -> Any:
-        """Point a per-request ``webhook_url`` at the receiver when the connection has a webhook setup
-        (Ddukddak), unless the user set one; a kind that completes by webhook only cannot wait without it,
-        and says so before anything is submitted."""
+        """Point the request's per-request webhook URL (the catalog's ``Endpoint.webhook_field``) at the
+        receiver when the connection has a webhook setup, unless the user set one; a kind that completes
+        by webhook only cannot wait without it, and says so before anything is submitted."""
         url = receiver_url(self.hook.settings, self.conn_id)
-        takes_url = "webhook_url" in type(request).model_fields
-        if takes_url and url and getattr(request, "webhook_url", None) is None:
-            request = request.model_copy(update={"webhook_url": url})
+        field = self.endpoint.webhook_field
+        takes_url = field is not None
+        if field is not None and url and getattr(request, field, None) is None:
+            request = request.model_copy(update={field: url})
             self._receiver = url
         if self.wait_for_completion and not self.spec.pollable and Completion.SYNC not in self.spec.completion:
             if not (url and takes_url):
@@ -546,11 +547,12 @@ class MediaGenerationOperator(BaseOperator):
         base = {"service": self.service, "kind": self.kind}
         intent_at = time.time()
         intent_id = None
-        if self._receiver is not None and getattr(request, "webhook_url", None) == self._receiver:
+        field = self.endpoint.webhook_field
+        if self._receiver is not None and field is not None and getattr(request, field, None) == self._receiver:
             # The delivery names this submission: the one way a service without a job list can tell
             # which job a lost answer created.
             intent_id = new_intent_id()
-            request = request.model_copy(update={"webhook_url": with_intent(self._receiver, intent_id)})
+            request = request.model_copy(update={field: with_intent(self._receiver, intent_id)})
         intent = {**base, "phase": "intent", "job_id": None, "intent_at": intent_at, "intent_id": intent_id}
         self._record(store, intent)
         try:
@@ -682,8 +684,8 @@ class MediaGenerationOperator(BaseOperator):
         return job.model_dump(mode="json", exclude={"raw"}) | {"output_urls": redacted_urls(job.output_urls)}
 
     def _warn_if_fewer_outputs(self, job: Job) -> str | None:
-        """The docs are silent on how a job asking for several files returns them (Apex photoshoot
-        ``count``): say so when fewer came back than were asked for, since the credits are charged anyway.
+        """The docs are silent on how a job asking for several files (the kind's ``outputs_field``)
+        returns them: say so when fewer came back than were asked for, since the credits are charged anyway.
         Returns the warning, if there was one."""
         field = self.spec.outputs_field
         asked = getattr(self, field, None) if field else None
@@ -706,7 +708,7 @@ class MediaGenerationOperator(BaseOperator):
             "output_refs": job_refs(self.service, self.kind, job.id, self.conn_id, len(job.output_urls))
             if self.spec.pollable else [],
             "credits": job.credits, "error": job.error,
-            "metadata": {k: v for k, v in (job.raw.get("metadata") or {}).items()} if job.raw else {},
+            "metadata": dict(job.metadata),
         }
 
     def _emit_asset_events(self, context: Any, result: dict[str, Any]) -> None:

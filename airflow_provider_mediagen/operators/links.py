@@ -16,7 +16,7 @@ _URL_ATTRIBUTE = "_mediagen_output_url"
 
 class MediaOutputLink(BaseOperatorLink):
     """"Media output": the first output URL of the job (a signed URL that the service keeps valid for
-    a limited time, 24 h for Apex).
+    a limited time, a day for some services).
 
     Airflow 3 asks for the link once, in the task process when the try ends (``finalize``), and stores
     the answer as the XCom ``xcom_key`` that the UI reads. So the link is answered from the operator

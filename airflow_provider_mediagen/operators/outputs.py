@@ -51,8 +51,7 @@ def destination(path: str | os.PathLike[str] | ObjectStoragePath) -> ObjectStora
 
 
 def _suffix(kind: JobKind, url: str, job: Job) -> str:
-    output_type = job.raw.get("outputType")
-    if isinstance(output_type, str) and (guess := mimetypes.guess_extension(output_type.split(";")[0])):
+    if job.media_type and (guess := mimetypes.guess_extension(job.media_type.split(";")[0])):
         return ".jpg" if guess == ".jpe" else guess
     suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
     if suffix in _KNOWN_SUFFIXES:

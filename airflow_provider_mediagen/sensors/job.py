@@ -34,7 +34,7 @@ def _kind_spec(task_id: str, service: str, kind: str) -> JobKind:
 class MediaJobSensor(BaseSensorOperator):
     """Succeeds when job ``job_id`` of ``service``/``kind`` has completed; fails when it failed.
 
-    :param service: ``ddukddak``, ``apex`` or ``facedub``.
+    :param service: a name in ``catalog.SERVICES``.
     :param kind: the job kind (``ai_video``, ``image``, ``video``...), which picks the status endpoint.
     :param job_id: the job id (templated, e.g. ``{{ ti.xcom_pull('generate', key='job_id') }}``).
     :param conn_id: Airflow connection (default ``mediagen_<service>_default``).

@@ -12,7 +12,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
-from .config import KEY_PREFIXES, PLANS, AccountSpec
+from .config import AccountSpec
+from .registry import simulated
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Account:
     keys: list[ApiKey] = field(default_factory=list)
 
     def plan_at_least(self, minimum: str) -> bool:
-        order = PLANS[self.service]
+        order = simulated(self.service).plans
         return order.index(self.plan) >= order.index(minimum)
 
     def active_keys(self) -> list[ApiKey]:
@@ -97,7 +98,7 @@ class AccountStore:
 
     def create_key(self, account: Account, name: str, now: float) -> ApiKey:
         """Mint a new random key for ``account`` (Apex ``POST /api/keys``, FaceDub ``POST /api-keys``)."""
-        value = KEY_PREFIXES[account.service] + secrets.token_hex(16)
+        value = simulated(account.service).key_prefix + secrets.token_hex(16)
         key = ApiKey(id="key_" + secrets.token_hex(6), name=name, value=value, created_at=now)
         self._attach(account, key)
         return key

@@ -22,13 +22,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from . import apex, ddukddak, facedub
 from .config import SimulatorConfig
 from .control import router as control_router
 from .errors import ServiceError
 from .counters import ANONYMOUS
 from .files import FileStore, StoredFile, files_router
 from .gateway import Gateway, error_response
+from .registry import registered
 from .service import RequestContext
 from .state import SimState
 
@@ -94,22 +94,21 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
 
     app = SimulatorApp(
         title="mediagen simulator",
-        description="Local simulator of Ddukddak, Apex Studio and FaceDub",
+        description="Local simulator of " + ", ".join(sim.title for sim in registered().values()),
         lifespan=lifespan,
         docs_url="/_sim/docs",
         openapi_url="/_sim/openapi.json",
         redoc_url=None,
     )
     app.state.sim = state
-    for service_cls, router in (
-        (ddukddak.Ddukddak, ddukddak.router),
-        (apex.Apex, apex.router),
-        (facedub.FaceDub, facedub.router),
-    ):
-        service = service_cls(state)
+    for sim in registered().values():
+        service = sim.service(state)
         state.services[service.name] = service
-        app.include_router(router, prefix=service.prefix, include_in_schema=True, tags=[service.name])
+        app.include_router(sim.router, prefix=service.prefix, include_in_schema=True, tags=[service.name])
     app.include_router(control_router, tags=["simulator control"])
+    for sim in registered().values():
+        if sim.control is not None:
+            app.include_router(sim.control, tags=["simulator control"])
 
     def file_store(request: Request) -> FileStore:
         return request.app.state.sim.files

@@ -12,6 +12,7 @@ import sys
 from pydantic import ValidationError
 
 from .config import SimulatorConfig
+from .registry import registered
 
 
 def build_parser(prog: str = "mediagen sim") -> argparse.ArgumentParser:
@@ -79,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def announce() -> None:
         print("mediagen simulator")
-        print(f"  Ddukddak  {base}/ddukddak/v1   key {_key(config, 'ddukddak')}")
-        print(f"  Apex      {base}/apex           key {_key(config, 'apex')}")
-        print(f"  FaceDub   {base}/facedub        key {_key(config, 'facedub')}")
+        width = len(base) + max(len(sim.prefix) for sim in registered().values()) + 2
+        for name, sim in registered().items():
+            print(f"  {sim.title.split()[0]:<9} {base + sim.prefix:<{width}} key {_key(config, name)}")
         print(f"  control   {base}/_sim  (time scale {config.time_scale}, seed {config.seed})")
         print(f"READY {base}", flush=True)
 

@@ -10,50 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ServiceName = Literal["ddukddak", "apex", "facedub"]
+from .registry import registered, simulated
 
-SERVICES: tuple[ServiceName, ...] = ("ddukddak", "apex", "facedub")
 
-#: Key prefixes each service documents; a key without its prefix is refused at configuration time.
-KEY_PREFIXES: dict[str, str] = {"ddukddak": "dd_live_", "apex": "sk_live_", "facedub": "fdb_"}
-
-#: Plans of each service, lowest first (docs/undocumented-behaviour.md).
-PLANS: dict[str, tuple[str, ...]] = {
-    "ddukddak": ("free_trial", "automate", "scale", "enterprise"),
-    "apex": ("free", "creator", "pro", "enterprise"),
-    "facedub": ("creator", "pro", "agency"),
-}
-
-#: Default credits per plan when an account does not say. Ddukddak's are the documented monthly
-#: credits; Apex and FaceDub publish none, so these are plausible balances / limits.
-DEFAULT_CREDITS: dict[str, dict[str, int]] = {
-    "ddukddak": {"free_trial": 30, "automate": 1_000, "scale": 10_000, "enterprise": 50_000},
-    "apex": {"free": 100, "creator": 2_000, "pro": 10_000, "enterprise": 100_000},
-    "facedub": {"creator": 30, "pro": 60, "agency": 150},
-}
-
-#: Realistic job durations in documented seconds, before time scaling. Keys are "service.kind".
-DEFAULT_DURATIONS: dict[str, float] = {
-    "ddukddak.ai_image": 15.0,
-    "ddukddak.ai_video": 240.0,
-    "ddukddak.template_video": 60.0,
-    "apex.image": 8.0,
-    "apex.video": 120.0,
-    "apex.voice": 10.0,
-    "apex.avatar": 60.0,
-    "apex.clip": 90.0,
-    "apex.b-roll": 60.0,
-    "apex.text2video": 120.0,
-    "apex.commercial": 300.0,
-    "apex.translate": 180.0,
-    "apex.instant-ad": 60.0,
-    "apex.photoshoot": 20.0,
-    "facedub.job": 90.0,
-}
+def default_durations() -> dict[str, float]:
+    """Realistic job durations in documented seconds, before time scaling. Keys are "service.kind"."""
+    return {f"{sim.name}.{kind}": seconds for sim in registered().values() for kind, seconds in sim.durations.items()}
 
 
 class AccountSpec(BaseModel):
@@ -62,7 +27,7 @@ class AccountSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service: ServiceName
+    service: str
     key: str
     plan: str
     credits: int | None = None
@@ -71,11 +36,12 @@ class AccountSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> AccountSpec:
-        prefix = KEY_PREFIXES[self.service]
+        sim = simulated(self.service)
+        prefix = sim.key_prefix
         if not self.key.startswith(prefix) or len(self.key) <= len(prefix):
             raise ValueError(f"{self.service} keys must start with {prefix!r}: got {self.key!r}")
-        if self.plan not in PLANS[self.service]:
-            raise ValueError(f"{self.service} plan must be one of {PLANS[self.service]}: got {self.plan!r}")
+        if self.plan not in sim.plans:
+            raise ValueError(f"{self.service} plan must be one of {sim.plans}: got {self.plan!r}")
         if self.credits is not None and self.credits < 0:
             raise ValueError("credits must be >= 0")
         return self
@@ -87,16 +53,18 @@ class AccountSpec(BaseModel):
 
     @property
     def initial_credits(self) -> int:
-        return self.credits if self.credits is not None else DEFAULT_CREDITS[self.service][self.plan]
+        return self.credits if self.credits is not None else simulated(self.service).default_credits[self.plan]
 
 
-DEFAULT_ACCOUNTS: tuple[AccountSpec, ...] = (
-    AccountSpec(service="ddukddak", key="dd_live_demo", plan="enterprise", credits=50_000, name="demo"),
-    AccountSpec(service="apex", key="sk_live_demo", plan="enterprise", credits=100_000, name="demo"),
-    AccountSpec(service="facedub", key="fdb_demo", plan="agency", credits=150, name="demo"),
-)
+def default_accounts() -> tuple[AccountSpec, ...]:
+    """The demo account of every simulated service (named ``demo``), in listing order."""
+    return tuple(AccountSpec(service=sim.name, key=sim.demo.key, plan=sim.demo.plan, credits=sim.demo.credits,
+                             name="demo") for sim in registered().values())
 
-DEFAULT_KEYS: dict[str, str] = {a.service: a.key for a in DEFAULT_ACCOUNTS}
+
+def default_keys() -> dict[str, str]:
+    """Service -> its demo account's key."""
+    return {a.service: a.key for a in default_accounts()}
 
 
 class SimulatorConfig(BaseModel):
@@ -121,9 +89,10 @@ class SimulatorConfig(BaseModel):
     @field_validator("durations")
     @classmethod
     def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(DEFAULT_DURATIONS))
+        known = default_durations()
+        unknown = sorted(set(value) - set(known))
         if unknown:
-            raise ValueError(f"unknown job kinds {unknown}; known: {sorted(DEFAULT_DURATIONS)}")
+            raise ValueError(f"unknown job kinds {unknown}; known: {sorted(known)}")
         if any(v < 0 for v in value.values()):
             raise ValueError("durations must be >= 0")
         return value
@@ -140,8 +109,8 @@ class SimulatorConfig(BaseModel):
 
     def duration(self, kind: str) -> float:
         """Documented (unscaled) seconds a job of ``kind`` takes."""
-        return self.durations.get(kind, DEFAULT_DURATIONS[kind])
+        return self.durations.get(kind, default_durations()[kind])
 
     def all_accounts(self) -> list[AccountSpec]:
         """Default accounts first, then the configured ones."""
-        return [*DEFAULT_ACCOUNTS, *self.accounts]
+        return [*default_accounts(), *self.accounts]

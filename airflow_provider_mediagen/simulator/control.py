@@ -41,30 +41,23 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import DEFAULT_DURATIONS, AccountSpec, SimulatorConfig
-from .facedub import FaceDub
+from .config import AccountSpec, SimulatorConfig, default_durations
 from .faults import FaultRule
 from .state import SimState
 
 router = APIRouter(prefix="/_sim")
 
 
-def _state(request: Request) -> SimState:
+def state_of(request: Request) -> SimState:
     state: SimState = request.app.state.sim
     return state
 
 
-async def _json(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     try:
         return await request.json()
     except ValueError:
         raise HTTPException(400, "body must be JSON") from None
-
-
-class JwtRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: str
-    ttl: float = Field(default=3600.0)
 
 
 class ConfigUpdate(BaseModel):
@@ -76,7 +69,7 @@ class ConfigUpdate(BaseModel):
     deliver_public_webhooks: bool | None = None
 
 
-def _invalid(exc: ValidationError) -> HTTPException:
+def invalid(exc: ValidationError) -> HTTPException:
     return HTTPException(400, exc.errors(include_url=False, include_context=False))
 
 
@@ -87,23 +80,23 @@ async def health() -> dict[str, str]:
 
 @router.get("/counters")
 async def counters(request: Request) -> dict[str, Any]:
-    return _state(request).counters.snapshot()
+    return state_of(request).counters.snapshot()
 
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, bool]:
-    _state(request).reset()
+    state_of(request).reset()
     return {"reset": True}
 
 
 @router.get("/faults")
 async def get_faults(request: Request) -> list[dict[str, Any]]:
-    return _state(request).faults.describe()
+    return state_of(request).faults.describe()
 
 
 @router.post("/faults")
 async def set_faults(request: Request) -> list[dict[str, Any]]:
-    body = await _json(request)
+    body = await json_body(request)
     seed = None
     if isinstance(body, dict):
         seed, body = body.get("seed"), body.get("rules", [])
@@ -112,50 +105,35 @@ async def set_faults(request: Request) -> list[dict[str, Any]]:
     try:
         rules = [FaultRule.model_validate(r) for r in body]
     except ValidationError as exc:
-        raise _invalid(exc) from None
-    state = _state(request)
+        raise invalid(exc) from None
+    state = state_of(request)
     state.faults.set_rules(rules, seed=int(seed) if seed is not None else None)
     return state.faults.describe()
 
 
 @router.delete("/faults")
 async def clear_faults(request: Request) -> list[dict[str, Any]]:
-    state = _state(request)
+    state = state_of(request)
     state.faults.clear()
     return []
 
 
-@router.post("/facedub/jwt")
-async def facedub_jwt(request: Request) -> dict[str, str]:
-    try:
-        body = JwtRequest.model_validate(await _json(request))
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    state = _state(request)
-    found = state.accounts.authenticate("facedub", body.key)
-    if found is None:
-        raise HTTPException(404, "no active FaceDub key with that value")
-    service = state.services["facedub"]
-    assert isinstance(service, FaceDub)
-    return {"token": service.mint_jwt(found[0], body.ttl)}
-
-
 def _config_view(state: SimState) -> dict[str, Any]:
     view = state.config.model_dump(exclude={"accounts"})
-    view["durations"] = {k: state.config.duration(k) for k in sorted(DEFAULT_DURATIONS)}
+    view["durations"] = {k: state.config.duration(k) for k in sorted(default_durations())}
     return view
 
 
 @router.get("/config")
 async def get_config(request: Request) -> dict[str, Any]:
-    return _config_view(_state(request))
+    return _config_view(state_of(request))
 
 
 @router.post("/config")
 async def update_config(request: Request) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     try:
-        update = ConfigUpdate.model_validate(await _json(request))
+        update = ConfigUpdate.model_validate(await json_body(request))
         merged = state.config.model_dump()
         if update.durations is not None:
             merged["durations"] = {**merged["durations"], **update.durations}
@@ -164,7 +142,7 @@ async def update_config(request: Request) -> dict[str, Any]:
                 merged[name] = getattr(update, name)
         new_config = SimulatorConfig.model_validate(merged)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     state.config = new_config
     state.clock.scale = new_config.time_scale
     state.files.ttl = new_config.file_url_ttl
@@ -173,7 +151,7 @@ async def update_config(request: Request) -> dict[str, Any]:
 
 @router.get("/jobs")
 async def jobs(request: Request, service: str | None = None) -> list[dict[str, Any]]:
-    state = _state(request)
+    state = state_of(request)
     return [
         {
             "service": j.service,
@@ -211,7 +189,7 @@ def _rss_bytes() -> int | None:
 
 @router.get("/memory")
 async def memory(request: Request) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     return {
         "rss_bytes": _rss_bytes(),
         "jobs": len(state.jobs.list(None)),
@@ -226,14 +204,14 @@ ATTACKER_BODY = b"\x89PNG\r\n\x1a\nattacker"
 
 @router.api_route("/attacker/{path:path}", methods=["GET", "HEAD"])
 async def attacker(request: Request, path: str) -> Response:
-    _state(request).counters.attacker_hit()
+    state_of(request).counters.attacker_hit()
     body = b"" if request.method == "HEAD" else ATTACKER_BODY
     return Response(body, media_type="image/png", headers={"Content-Length": str(len(ATTACKER_BODY))})
 
 
 @router.get("/attacker_hits")
 async def attacker_hits(request: Request) -> dict[str, int]:
-    return {"attacker_hits": _state(request).counters.attacker_hits}
+    return {"attacker_hits": state_of(request).counters.attacker_hits}
 
 
 @router.get("/accounts")
@@ -249,17 +227,17 @@ async def accounts(request: Request) -> list[dict[str, Any]]:
             "suspended": a.suspended,
             "keys": [{"id": k.id, "prefix": k.prefix, "revoked": k.revoked} for k in a.keys],
         }
-        for a in _state(request).accounts.all()
+        for a in state_of(request).accounts.all()
     ]
 
 
 @router.post("/accounts")
 async def add_account(request: Request) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     try:
-        spec = AccountSpec.model_validate(await _json(request))
+        spec = AccountSpec.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     try:
         account = state.accounts.add(spec, state.clock.wall())
     except ValueError as exc:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from .registry import registered
+
 ANONYMOUS = "anonymous"
 
 #: Per-account counters of faults, in snapshot order.
@@ -47,7 +49,7 @@ class Counters:
         self.reset()
 
     def reset(self) -> None:
-        self._data = {s: defaultdict(_account_entry) for s in ("ddukddak", "apex", "facedub")}
+        self._data = {s: defaultdict(_account_entry) for s in registered()}
         self.attacker_hits = 0
 
     def request(self, service: str, account: str, endpoint: str, status: int) -> None:

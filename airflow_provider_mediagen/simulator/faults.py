@@ -59,7 +59,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .config import ServiceName
 
 FaultKind = Literal[
     "status",
@@ -95,7 +94,7 @@ class FaultRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service: ServiceName
+    service: str
     endpoint: str | None = None
     account: str | None = None
     fault: FaultKind

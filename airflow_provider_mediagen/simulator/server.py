@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 from .app import create_app
-from .config import DEFAULT_KEYS, SimulatorConfig
+from .config import SimulatorConfig, default_keys
+from .registry import registered
 
 
 class _NotifyingServer(uvicorn.Server):
@@ -100,7 +101,7 @@ class SimulatorServer:
         self.config = config or SimulatorConfig()
         self.host = host
         self.port = port
-        self.keys: dict[str, str] = dict(DEFAULT_KEYS)
+        self.keys: dict[str, str] = default_keys()
         self._server: _NotifyingServer | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -114,7 +115,7 @@ class SimulatorServer:
     @property
     def urls(self) -> dict[str, str]:
         base = self.base_url
-        return {"ddukddak": base + "/ddukddak/v1", "apex": base + "/apex", "facedub": base + "/facedub"}
+        return {name: base + sim.prefix for name, sim in registered().items()}
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> SimulatorServer:

@@ -1,6 +1,6 @@
 """An event trigger for ``AssetWatcher``: "run this DAG whenever a new video is ready", without webhooks.
 
-It reads the service's list endpoint (FaceDub ``GET /jobs``, Apex ``GET /api/jobs``: up to 50 newest
+It reads the service's list endpoint (``JobKind.list``: up to 50 newest
 jobs in one read) every ``poll_interval`` seconds and fires once per job that newly completed. The
 watermark (ids already fired) lives in the asset's state store and is saved *before* the event is
 yielded, so a restarted trigger never fires the same job again, and jobs that finished before the

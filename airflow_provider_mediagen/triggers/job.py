@@ -32,7 +32,7 @@ class MediaJobTrigger(BaseTrigger):
 
     ``first_read_at`` (epoch seconds) is when the job is first read: the operator has just seen it
     running, so reading it again before one poll interval has passed spends the read budget (which
-    Ddukddak shares with submits) for nothing. A triggerer restart keeps it (a past instant means read
+    a service may share with submits) for nothing. A triggerer restart keeps it (a past instant means read
     at once).
     """
 

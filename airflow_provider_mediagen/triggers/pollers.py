@@ -35,7 +35,7 @@ def pollers_of_this_loop() -> dict[tuple[str, str], StatusPoller]:
 async def shared_poller(service: str, conn_id: str) -> StatusPoller:
     """The poller every trigger of this connection shares; made on first use, with the connection read
     asynchronously (never a sync lookup on the event loop). A connection with a webhook setup adds the
-    receiver's deliveries as a feed; one with a JWT adds the service's status stream (FaceDub SSE)."""
+    receiver's deliveries as a feed; one with a JWT adds the service's status stream (SSE)."""
     key = (service, conn_id)
     pollers = pollers_of_this_loop()
     poller = pollers.get(key)

@@ -3,8 +3,8 @@
 Plugin routes get no Airflow authentication, so every request authenticates itself: the connection's
 webhook secret yields the token in the URL (and, optionally, a signature key); deliveries and the
 ``/states`` read each take a token of their own, so neither opens the other. Hard limits first (body
-size), then authentication, then the documented payload. Accepted deliveries answer 2xx at once (Apex
-wants 2xx within 10 s); rejects get a clear 4xx and record nothing.
+size), then authentication, then the documented payload. Accepted deliveries answer 2xx at once (a service
+may want one within 10 s); rejects get a clear 4xx and record nothing.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
         return state["store"]
 
     def settings_for(service: str, conn_id: str) -> ConnectionSettings:
-        if service not in SERVICES or not SERVICES[service].webhook_payloads:
+        if service not in SERVICES or SERVICES[service].webhook is None:
             raise HTTPException(404, "unknown webhook")
         try:
             settings = settings_from_connection(service, get_connection(conn_id))

@@ -1,7 +1,7 @@
 """Register the Airflow webhook receiver with a service, or show its address (mediagen webhook).
 
-    mediagen webhook register --service apex [--conn-id mediagen_apex_default]
-    mediagen webhook show --service ddukddak [--conn-id ...]
+    mediagen webhook register --service SERVICE [--conn-id mediagen_SERVICE_default]
+    mediagen webhook show --service SERVICE [--conn-id ...]
 
 The connection is read the way Airflow reads it (environment variables, secrets backends, the
 metadata DB); the receiver token in the URL is never printed.

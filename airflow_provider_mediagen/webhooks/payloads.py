@@ -13,7 +13,7 @@ from ..catalog import SERVICES, Job, UnknownStatusError
 __all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_IDS", "MAX_JOB_ID", "DeliveryError", "NotJSONError", "load_json",
            "parse_delivery"]
 
-#: Nesting deeper than any documented payload (Apex's is 3 levels) is refused before it reaches the
+#: Nesting deeper than any documented payload (the deepest is 3 levels) is refused before it reaches the
 #: JSON parser's recursion limit or a validator.
 MAX_DEPTH = 32
 #: Longer job ids are refused: the store's column holds 250 characters, and no service's ids come close.
@@ -70,21 +70,19 @@ def load_json(body: bytes) -> Any:
 
 def parse_delivery(service: str, body: Any) -> Job:
     spec = SERVICES[service]
-    if not spec.webhook_payloads:
+    envelope = spec.webhook
+    if envelope is None:
         raise DeliveryError(f"{spec.title} sends no webhooks")
     if not isinstance(body, dict):
         raise DeliveryError("the body must be a JSON object")
-    model = next(iter(spec.webhook_payloads.values()))
-    if "event" in body and body.get("event") in spec.webhook_payloads:
-        model = spec.webhook_payloads[body["event"]]
+    model = envelope.model_for(body)
     try:
         payload = model.model_validate(body)
     except pydantic.ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}"
                            for e in exc.errors(include_url=False))
         raise DeliveryError(f"not a documented {spec.title} webhook payload ({detail})") from None
-    data = payload.model_dump(by_alias=True, mode="json")
-    job_data = data.get("data", data)  # Apex wraps the job in data; Ddukddak sends it bare
+    job_data = envelope.job_of(payload.model_dump(by_alias=True, mode="json"))
     try:
         job = spec.parse_job("webhook", job_data)
     except UnknownStatusError as exc:

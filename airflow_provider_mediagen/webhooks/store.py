@@ -8,7 +8,7 @@ they already depend on for the execution API. A row per (service, connection, jo
 advanced status seen; a stale or duplicate delivery changes nothing.
 
 A delivery may also name the *submission* it answers (``intent``, put in a per-request ``webhook_url`` by
-the operator): for a service without a job list (Ddukddak) that is the only way a submission whose
+the operator): for a service without a job list that is the only way a submission whose
 answer was lost can learn its job id, and so never be paid for twice.
 
 Several API servers share the store: a first delivery is an upsert (``INSERT ... ON CONFLICT DO NOTHING``
@@ -48,14 +48,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ..catalog import Job
+from ..catalog import Job, NormalizedStatus
 from .tokens import REPLAY_WINDOW
 
-__all__ = ["DEFAULT_RETENTION_DAYS", "VERSION_TABLE", "DeliveryStore", "RANK", "metadata"]
+__all__ = ["DEFAULT_RETENTION_DAYS", "VERSION_TABLE", "DeliveryStore", "metadata"]
 
 log = logging.getLogger("airflow_provider_mediagen.webhooks")
 
-RANK = {"queued": 0, "running": 1, "succeeded": 2, "failed": 2}
 DEFAULT_RETENTION_DAYS = 7.0
 #: Rows deleted per statement when pruning, and statements per pruning pass (a pass never holds long locks).
 PRUNE_BATCH = 1000
@@ -164,7 +163,7 @@ class DeliveryStore:
                 DELIVERIES.c.service == service, DELIVERIES.c.conn_id == conn_id,
                 DELIVERIES.c.job_id == job.id).with_for_update()).one()
             verdict = "duplicate" if row.status == job.status.value else (
-                "stale" if RANK[job.status.value] <= RANK[row.status] else "recorded")
+                "stale" if job.status.rank <= NormalizedStatus(row.status).rank else "recorded")
             values: dict[str, Any] = {"deliveries": row.deliveries + 1}
             if intent_id is not None:
                 values["intent_id"] = intent_id

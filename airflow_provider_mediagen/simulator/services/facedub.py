@@ -26,17 +26,19 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import jwt
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from .accounts import Account
-from .errors import ServiceError, bad_request
-from .jobs import TERMINAL, Job, Phase
-from .media import mp4_video
-from .ratelimit import Decision
-from .service import Auth, Ctx, EndpointDef, RequestContext, ServiceDef, read_json, validate
+from ..accounts import Account
+from ..control import invalid, json_body, state_of
+from ..errors import ServiceError, bad_request
+from ..jobs import TERMINAL, Job, Phase
+from ..media import mp4_video
+from ..ratelimit import Decision
+from ..registry import DemoAccount, Simulated
+from ..service import Auth, Ctx, EndpointDef, RequestContext, ServiceDef, read_json, validate
 
 MAX_ACTIVE_KEYS = 5
 MAX_CONCURRENT_JOBS = 2
@@ -326,3 +328,37 @@ async def revoke_key(key_id: str, ctx: Ctx) -> dict[str, Any]:
         raise ServiceError(404, "API key not found")
     key.revoked = True
     return {"id": key.id, "revoked": True}
+
+
+# --- control API: a JWT for the SSE stream (a real account gets one from FaceDub's dashboard) ----------
+
+control = APIRouter(prefix="/_sim")
+
+
+class JwtRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    ttl: float = Field(default=3600.0)
+
+
+@control.post("/facedub/jwt")
+async def facedub_jwt(request: Request) -> dict[str, str]:
+    try:
+        body = JwtRequest.model_validate(await json_body(request))
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    state = state_of(request)
+    found = state.accounts.authenticate(FaceDub.name, body.key)
+    if found is None:
+        raise HTTPException(404, "no active FaceDub key with that value")
+    service = state.services[FaceDub.name]
+    assert isinstance(service, FaceDub)
+    return {"token": service.mint_jwt(found[0], body.ttl)}
+
+SIMULATED = Simulated(
+    service=FaceDub, router=router, title="FaceDub", key_prefix="fdb_", plans=("creator", "pro", "agency"),
+    # FaceDub publishes none: plausible monthly credits_limit values.
+    default_credits={"creator": 30, "pro": 60, "agency": 150},
+    durations={"job": 90.0},
+    demo=DemoAccount("fdb_demo", "agency", 150), listed=3, control=control,
+)

@@ -30,13 +30,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .errors import ServiceError, bad_request
-from .jobs import Job
-from .media import RESOLUTIONS, mp4_video, png_image, speech_seconds, wav_audio
-from .ratelimit import Decision
-from .service import Ctx, EndpointDef, RequestContext, ServiceDef, read_json, validate
-from .urls import is_http_url, is_https_url, webhook_url_problem
-from .webhooks import Delivery
+from ..errors import ServiceError, bad_request
+from ..jobs import Job
+from ..media import RESOLUTIONS, mp4_video, png_image, speech_seconds, wav_audio
+from ..ratelimit import Decision
+from ..registry import DemoAccount, Simulated
+from ..service import Ctx, EndpointDef, RequestContext, ServiceDef, read_json, validate
+from ..urls import is_http_url, is_https_url, webhook_url_problem
+from ..webhooks import Delivery
 
 RETRY_DELAYS = (10.0, 60.0, 300.0)
 WEBHOOK_TIMEOUT = 10.0
@@ -671,3 +672,15 @@ async def list_calls(ctx: Ctx) -> dict[str, Any]:
     svc = _service(ctx)
     calls = [{k: v for k, v in c.items() if k != "account"} for c in svc.calls if c["account"] == ctx.account.name]
     return {"data": list(reversed(calls))}
+
+
+SIMULATED = Simulated(
+    service=Apex, router=router, title="Apex Studio", key_prefix="sk_live_",
+    plans=("free", "creator", "pro", "enterprise"),
+    # Apex publishes no balances: plausible ones.
+    default_credits={"free": 100, "creator": 2_000, "pro": 10_000, "enterprise": 100_000},
+    durations={"image": 8.0, "video": 120.0, "voice": 10.0, "avatar": 60.0, "clip": 90.0, "b-roll": 60.0,
+               "text2video": 120.0, "commercial": 300.0, "translate": 180.0, "instant-ad": 60.0,
+               "photoshoot": 20.0},
+    demo=DemoAccount("sk_live_demo", "enterprise", 100_000), listed=2,
+)

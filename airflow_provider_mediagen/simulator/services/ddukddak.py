@@ -24,14 +24,15 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import ServiceError, bad_request
-from .jobs import Job, Phase
-from .media import RESOLUTIONS, mp4_video, png_image
-from .ratelimit import Decision
-from .service import Ctx, EndpointDef, RequestContext, ServiceDef, read_json, validate
-from .templates import Template, find_template, render
-from .urls import webhook_url_problem
-from .webhooks import Delivery
+from ..errors import ServiceError, bad_request
+from ..jobs import Job, Phase
+from ..media import RESOLUTIONS, mp4_video, png_image
+from ..ratelimit import Decision
+from ..registry import DemoAccount, Simulated
+from ..service import Ctx, EndpointDef, RequestContext, ServiceDef, read_json, validate
+from ..templates import Template, find_template, render
+from ..urls import webhook_url_problem
+from ..webhooks import Delivery
 
 RETRY_DELAYS = (1.0, 3.0, 9.0)
 WEBHOOK_TIMEOUT = 10.0
@@ -341,3 +342,13 @@ async def ai_video(ctx: Ctx) -> JSONResponse:
 async def ai_video_status(uid: str, ctx: Ctx) -> dict[str, Any]:
     svc = _service(ctx)
     return svc.job_view(svc.get_job(ctx, uid, ("ai_video",)))
+
+
+SIMULATED = Simulated(
+    service=Ddukddak, router=router, title="Ddukddak", key_prefix="dd_live_",
+    plans=("free_trial", "automate", "scale", "enterprise"),
+    # The documented monthly credits of each plan.
+    default_credits={"free_trial": 30, "automate": 1_000, "scale": 10_000, "enterprise": 50_000},
+    durations={"ai_image": 15.0, "ai_video": 240.0, "template_video": 60.0},
+    demo=DemoAccount("dd_live_demo", "enterprise", 50_000), listed=1,
+)
