@@ -259,6 +259,13 @@ def _rpc_sources(spec: ServiceSpec) -> dict[tuple[str, str], Operation]:
     return out
 
 
+def _module_id(op: Operation) -> str:
+    """The operation's camel-case id, which Make wants 4-48 characters long: a shorter one (an endpoint
+    named ``me``) gets its resource appended."""
+    mid = camel(op.id)
+    return mid if len(mid) >= 4 else mid + op.resource.capitalize()
+
+
 def _rpc_id(lst: Operation) -> str:
     return "rpc" + camel(lst.id)[:1].upper() + camel(lst.id)[1:]
 
@@ -331,7 +338,7 @@ def build(spec: ServiceSpec) -> dict[str, Any]:
     for op in spec.operations:
         if op.role == "stream":
             continue
-        mid = camel(op.id)
+        mid = _module_id(op)
         module_type, crud = _module_type(op)
         job = spec.job_for(op)
         waits = op.role == "submit" and job is not None and job.is_async and job.short

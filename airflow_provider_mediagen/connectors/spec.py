@@ -523,24 +523,21 @@ def build_service(service: Service) -> ServiceSpec:
                              body, _files(ep),
                              kind=kind.name if kind else None))
 
-    by_id = {op.id: op for op in ops}
     jobs: list[JobSpec] = []
     for kind in service.kinds.values():
         submit = next(op for op in ops if op.endpoint.name == kind.submit and op.role == "submit")
         status = next((op for op in ops if op.role == "status" and op.endpoint.name == kind.status), None)
         lister = next((op for op in ops if op.role == "list" and op.endpoint.name == kind.list), None)
-        webhook = next((f.name for f in submit.body if f.is_webhook_url), None)
+        callback_field = next((f.name for f in submit.body if f.is_webhook_url), None)
         submit_shape = payload_shape(service, submit.endpoint.response) if kind.is_async else None
         job_shape = None
         if status is not None:
             job_shape = payload_shape(service, status.endpoint.response)
         elif kind.is_async or kind.extension:
             job_shape = payload_shape(service, submit.endpoint.response)
-        jobs.append(JobSpec(kind.name, kind.title, kind, submit, status, lister, submit_shape, job_shape, webhook))
-    del by_id
-
-    webhook = _webhook_spec(service, ops, jobs)
-    return ServiceSpec(service, ops, jobs, webhook)
+        jobs.append(JobSpec(kind.name, kind.title, kind, submit, status, lister, submit_shape, job_shape,
+                            callback_field))
+    return ServiceSpec(service, ops, jobs, _webhook_spec(service, ops, jobs))
 
 
 def _webhook_spec(service: Service, ops: list[Operation], jobs: list[JobSpec]) -> WebhookSpec | None:

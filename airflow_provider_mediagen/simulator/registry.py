@@ -1,7 +1,8 @@
 """Which services the simulator plays, found rather than listed.
 
 Each module of :mod:`.services` declares one :class:`Simulated`: its :class:`~.service.ServiceDef`,
-router, key prefix, plans, default balances, job durations and demo account. The app mounts, the
+router, key prefix, plans, default balances, job durations and demo account; a service shipped in another
+distribution names its ``Simulated`` under the ``airflow_provider_mediagen.simulator`` entry point group. The app mounts, the
 configuration validates, the counters count and the CLI announces whatever is registered here, so a
 new service is a new module in :mod:`.services` and nothing else in the simulator changes. (The
 simulator never reads the provider's catalog: it plays the vendor from the API docs, so a catalog
@@ -15,9 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
+from importlib.metadata import entry_points
 from typing import Any
 
-__all__ = ["DemoAccount", "Simulated", "registered", "simulated"]
+__all__ = ["ENTRY_POINT_GROUP", "DemoAccount", "Simulated", "registered", "simulated"]
+
+#: Entry point group of simulated services shipped outside this package (each names a ``Simulated``).
+ENTRY_POINT_GROUP = "airflow_provider_mediagen.simulator"
 
 
 @dataclass(frozen=True)
@@ -65,12 +70,21 @@ def registered() -> Mapping[str, Simulated]:
     the service modules import the configuration that validates against this."""
     from . import services
 
-    found: list[Simulated] = []
-    for module in pkgutil.iter_modules(services.__path__):
-        declared = getattr(import_module(f"{services.__name__}.{module.name}"), "SIMULATED", None)
-        if isinstance(declared, Simulated):
-            found.append(declared)
-    return {s.name: s for s in sorted(found, key=lambda s: (s.listed, s.name))}
+    found: dict[str, tuple[str, Simulated]] = {}
+    candidates: list[tuple[str, object]] = [
+        (f"{services.__name__}.{m.name}", getattr(import_module(f"{services.__name__}.{m.name}"), "SIMULATED", None))
+        for m in pkgutil.iter_modules(services.__path__)]
+    candidates += [(f"entry point {ep.name} = {ep.value}", ep.load()) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    for origin, declared in candidates:
+        if not isinstance(declared, Simulated):
+            if origin.startswith("entry point"):
+                raise TypeError(f"{origin} ({ENTRY_POINT_GROUP}) is not a simulator registration")
+            continue
+        if declared.name in found:
+            raise ValueError(f"two simulated services named {declared.name!r}: {found[declared.name][0]} and {origin}")
+        found[declared.name] = (origin, declared)
+    ordered = sorted((s for _, s in found.values()), key=lambda s: (s.listed, s.name))
+    return {s.name: s for s in ordered}
 
 
 def simulated(name: str) -> Simulated:

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONNECTORS = ROOT / "connectors"
+#: The generated tree under test: the committed one, or (``MEDIAGEN_CONNECTORS_DIR``) a tree built with more
+#: services on the path (tests/fourth).
+CONNECTORS = Path(os.environ.get("MEDIAGEN_CONNECTORS_DIR") or ROOT / "connectors")
 SETUP_SCRIPT = ROOT / "scripts" / "setup-connector-runtimes.sh"
 SETUP_HINT = f"install the connector runtimes first: {SETUP_SCRIPT.relative_to(ROOT)} (cached, idempotent)"
 

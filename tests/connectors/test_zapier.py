@@ -16,12 +16,14 @@ from typing import Any, ClassVar
 
 import pytest
 
+from airflow_provider_mediagen.catalog import SERVICES as CATALOG
+
 from .conftest import CONNECTORS, ROOT, require, tools
 
 pytestmark = pytest.mark.runtime
 
 DRIVER = Path(__file__).parent / "zapier_driver.js"
-SERVICES = ("apex", "ddukddak", "facedub")
+SERVICES = tuple(sorted(CATALOG))
 DATA = ROOT / "dags_examples" / "data"
 
 
@@ -119,7 +121,7 @@ def test_cli_validate_passes(apps, name: str) -> None:
 def test_authentication_test_request(apps, sim, name: str) -> None:
     ok = execute(apps[name], "authentication.test", {"authData": auth(sim, name), "inputData": {}})
     assert ok["ok"], ok
-    bad_key = {"apex": "sk_live_nope", "ddukddak": "dd_live_nope", "facedub": "fdb_nope"}[name]
+    bad_key = CATALOG[name].key_prefix + "nope"
     bad = execute(apps[name], "authentication.test", {"authData": auth(sim, name, bad_key), "inputData": {}})
     assert not bad["ok"] and "401" in bad["error"], bad
 
@@ -266,7 +268,7 @@ def test_key_decision_compares_parsed_origins(apps, name: str) -> None:
     """The runtime's own decision (``addAuthHeader``) for the real service host and its look-alikes,
     evaluated in Node without sending anything."""
     base = {"apex": "https://api.apexstudio.example", "ddukddak": "https://api.ddukddak.example",
-            "facedub": "https://api.facedub.example/v1"}[name]
+            "facedub": "https://api.facedub.example/v1"}.get(name, f"https://api.{name}.example/v2")
     host = base.split("://", 1)[1].split("/", 1)[0]
     path = base.split(host, 1)[1]
     urls = {
