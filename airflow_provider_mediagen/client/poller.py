@@ -44,6 +44,10 @@ DEFAULT_READ_SHARE = 0.8
 IDLE_RELEASE = 30.0
 #: Seconds between two re-reads of the connection after the service refused the key.
 RENEW_EVERY = 30.0
+#: Seconds between two re-reads of the connection asked for by new waits (a changed key or base URL is
+#: picked up by the next wait at most this long after the change, without a triggerer restart): far
+#: apart, since a lookup masks the connection's secrets again, which is costly with thousands of them.
+REFRESH_EVERY = 120.0
 READ_SHARE_RANGE = (0.05, 1.0)
 
 log = logging.getLogger("airflow_provider_mediagen.poller")
@@ -114,6 +118,8 @@ class StatusPoller:
         self.idle_release = IDLE_RELEASE if idle_release is None else idle_release
         self.released = False
         self._renewed_at = 0.0
+        self._refreshed_at = time.monotonic()
+        self._refresh_wanted = False
         self.feed = feed
         self.stream_token = stream_token
         self._last_feed = 0.0
@@ -254,6 +260,8 @@ class StatusPoller:
                     return
             else:
                 idle_since = None
+            if self._refresh_wanted:
+                await self._renew()
             if self.feed is not None and now - self._last_feed >= self.feed.interval:
                 await self._read_feed()
             due = [w for w in self._watches.values() if w.next_due <= now and w.error is None
@@ -294,23 +302,32 @@ class StatusPoller:
             await self.feed.aclose()
         await self.client.aclose()
 
-    async def _renew_key(self) -> bool:
-        """After the service refused the key: read the connection again (at most every
-        :data:`RENEW_EVERY` s) and, if it holds another key, read with a client of the new one."""
+    def request_refresh(self) -> None:
+        """A new wait arrived: read the connection again soon (at most every :data:`REFRESH_EVERY` s), so
+        a key or base URL changed since this poller was made is used without a triggerer restart."""
+        if time.monotonic() - self._refreshed_at >= REFRESH_EVERY:
+            self._refresh_wanted = True
+            self._wakeup.set()
+
+    async def _renew(self, *, after_refusal: bool = False) -> bool:
+        """Read the connection again and, if it changed (another key, another base URL), read with a
+        client of the new one. After the service refused the key at most every :data:`RENEW_EVERY` s,
+        else when a new wait asked for it (:meth:`request_refresh`)."""
         now = time.monotonic()
-        if self.renew is None or now - self._renewed_at < RENEW_EVERY:
+        if self.renew is None or (after_refusal and now - self._renewed_at < RENEW_EVERY):
             return False
-        self._renewed_at = now
+        self._renewed_at = self._refreshed_at = now
+        self._refresh_wanted = False
         try:
             client = await self.renew()
-        except Exception:  # a connection that cannot be read now: the refusal stands
-            log.warning("reading the connection again after the key was refused failed", exc_info=True)
+        except Exception:  # a connection that cannot be read now: the current client stands
+            log.warning("reading the connection again failed; the waits keep the current one", exc_info=True)
             return False
         if client is None:
             return False
         old, self.client = self.client, client
-        log.warning("%s refused the key; the connection now holds another, which the waits use from now on",
-                    self.service.title)
+        log.warning("%s: the connection changed (%s); the waits read through the new one from now on",
+                    self.service.title, "the key was refused" if after_refusal else "read again for a new wait")
         await old.aclose()
         return True
 
@@ -396,7 +413,7 @@ class StatusPoller:
     async def _read_failed(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
         """A refused key is first checked against the connection (a rotation: read again at once with the
         new one); any other failure, or a key still refused, counts against the jobs read."""
-        if isinstance(exc, errors.AuthenticationError) and await self._renew_key():
+        if isinstance(exc, errors.AuthenticationError) and await self._renew(after_refusal=True):
             for watch in watches:
                 watch.next_due = time.monotonic()
             return

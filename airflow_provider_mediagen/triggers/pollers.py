@@ -1,7 +1,8 @@
 """The triggerer process's shared pollers: one per (event loop, service, connection), made on a
 connection's first wait and released once nothing has waited on it for ``IDLE_RELEASE`` seconds, so a
-triggerer that served thousands of connections holds only those in use. A poller whose key the service
-refuses reads the connection again and carries on with the new key, if it holds one (a rotation)."""
+triggerer that served thousands of connections holds only those in use. A poller reads its connection
+again when the service refuses the key, and when a new wait arrives (at most every ``REFRESH_EVERY``
+seconds): a changed key or base URL is then used from the next read on, without a restart."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import weakref
 from ..client.aio import AsyncMediaClient
 from ..client.poller import StatusPoller
 from ..client.ratelimit import key_fingerprint
+from ..hooks.connection import ConnectionSettings
 from ..hooks.mediagen import hook_for
 from ..webhooks.feed import DeliveryFeed
 from ..webhooks.urls import states_url
@@ -40,6 +42,7 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
     pollers = pollers_of_this_loop()
     poller = pollers.get(key)
     if poller is not None and not _stale(poller):
+        poller.request_refresh()
         return poller
     lock = _CREATION_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
@@ -50,11 +53,17 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
             client = await hook.aget_client()
             feed_url = states_url(settings, conn_id)
 
-            async def renew(known: str = key_fingerprint(settings.api_key.get())) -> AsyncMediaClient | None:
-                """A client of the connection's key when it is no longer the one the poller reads with."""
+            identity = _identity(settings)
+
+            async def renew() -> AsyncMediaClient | None:
+                """A client of the connection when its key or base URL is no longer the one the poller
+                reads with (else None)."""
+                nonlocal identity
                 fresh = hook_for(service, conn_id)
-                if key_fingerprint((await fresh.asettings()).api_key.get()) == known:
+                now = _identity(await fresh.asettings())
+                if now == identity:
                     return None
+                identity = now
                 return await fresh.aget_client()
 
             def forget(released: StatusPoller) -> None:
@@ -74,6 +83,11 @@ async def shared_poller(service: str, conn_id: str) -> StatusPoller:
             # get a turn between two lookups.
             await asyncio.sleep(0)
     return poller
+
+
+def _identity(settings: ConnectionSettings) -> tuple[str, str]:
+    """What makes a connection another one for reading: its key (by fingerprint) and its base URL."""
+    return key_fingerprint(settings.api_key.get()), settings.base_url
 
 
 def _stale(poller: StatusPoller) -> bool:

@@ -52,6 +52,10 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             state["store"] = DeliveryStore(get_engine())
         return state["store"]
 
+    async def in_store(method: str, *args: Any) -> Any:
+        """A store call off the server's loop; the store itself is made there too (it checks its tables)."""
+        return await run_in_threadpool(lambda: getattr(store(), method)(*args))
+
     def settings_for(service: str, conn_id: str) -> ConnectionSettings:
         if service not in SERVICES or SERVICES[service].webhook is None:
             raise HTTPException(404, "unknown webhook")
@@ -95,7 +99,8 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
     async def deliver(service: str, conn_id: str, request: Request, background: BackgroundTasks,
                       token: str | None = None, intent: str | None = None) -> JSONResponse:
         body = await limited_body(request)
-        settings, secret = authenticate(service, conn_id, token)
+        # The connection lookup (a secrets backend, the metadata DB) blocks: off the server's loop.
+        settings, secret = await run_in_threadpool(authenticate, service, conn_id, token)
         if intent is not None and not INTENT_ID.fullmatch(intent):
             raise HTTPException(422, "intent must be 32 lowercase hex digits")
         signed = "webhook-signature" in request.headers
@@ -105,7 +110,7 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             except SignatureError as exc:
                 raise HTTPException(401, f"signature rejected: {exc}") from None
             # In the shared store, so a replay is refused by whichever API server it reaches.
-            if not await run_in_threadpool(store().first_message, service, conn_id, message_id):
+            if not await in_store("first_message", service, conn_id, message_id):
                 raise HTTPException(409, "replayed delivery")
         try:
             job = parse_delivery(service, load_json(body))
@@ -113,14 +118,14 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             raise HTTPException(400, str(exc)) from None
         except DeliveryError as exc:
             raise HTTPException(422, str(exc)) from None
-        verdict = await run_in_threadpool(store().record, service, conn_id, job, intent)
-        background.add_task(store().prune_if_due)  # after the answer: the sender never waits for it
+        verdict = await in_store("record", service, conn_id, job, intent)
+        background.add_task(lambda: store().prune_if_due())  # after the answer: the sender never waits for it
         return JSONResponse({"result": verdict, "job_id": job.id, "status": job.status.value})
 
     @app.post("/webhooks/{service}/{conn_id}/states")
     async def states(service: str, conn_id: str, request: Request, token: str | None = None) -> JSONResponse:
         body = await limited_body(request)
-        authenticate(service, conn_id, token, reading=True)
+        await run_in_threadpool(authenticate, service, conn_id, token, reading=True)
         try:
             asked = load_json(body)
             job_ids, intents = asked["job_ids"], asked.get("intents", [])
@@ -142,12 +147,12 @@ def create_receiver_app(get_connection: Any = _default_connection, get_engine: A
             raise HTTPException(400, f'expected {{"job_ids": ["...", ...], "intents": ["...", ...], "changes": '
                                      f'{{"after": [stamp, id] or null, "limit": n, "overlap": seconds}}}} (at most {MAX_IDS} job ids of '
                                      f'at most {MAX_JOB_ID} characters, intents of 32 hex digits)') from None
-        answer: dict[str, Any] = {"jobs": await run_in_threadpool(store().states, service, conn_id, job_ids)}
+        answer: dict[str, Any] = {"jobs": await in_store("states", service, conn_id, job_ids)}
         if intents:
-            answer["intents"] = await run_in_threadpool(store().by_intent, service, conn_id, intents)
+            answer["intents"] = await in_store("by_intent", service, conn_id, intents)
         if changes is not None:
             limit = max(1, min(limit, MAX_CHANGES))
-            jobs, end = await run_in_threadpool(store().changes, service, conn_id, cursor, limit)
+            jobs, end = await in_store("changes", service, conn_id, cursor, limit)
             answer["changes"] = {"jobs": jobs, "cursor": list(end), "more": len(jobs) == limit}
         return JSONResponse(answer)
 

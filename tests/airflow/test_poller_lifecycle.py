@@ -75,3 +75,27 @@ async def test_a_key_rotated_while_jobs_wait_is_picked_up_without_a_restart(
     assert poller.client is not first_client and first_client.is_closed  # the same poller, a new key
     refused = simulator.counters()["facedub"].get("anonymous", {}).get("requests", {})
     assert any(counts.get("401") for counts in refused.values()), refused  # the old key was refused first
+
+
+async def test_a_new_base_url_is_picked_up_by_the_next_wait_without_a_restart(
+        simulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection is pointed elsewhere (here: a proxy in front of the same simulator) while its poller
+    lives: the next wait has the poller read the connection again, and from then on it reads through the
+    new URL, the old client closed. Before, the poller kept the URL it was made with until released."""
+    from airflow_provider_mediagen.demo.balancer import RoundRobinBalancer
+
+    monkeypatch.setattr(poller_module, "REFRESH_EVERY", 0.0)
+    _connect(monkeypatch, "mediagen_apex_moving", "apex", "sk_live_demo", simulator.urls["apex"])
+    with MediaClient("apex", "sk_live_demo", base_url=simulator.urls["apex"], time_scale=TIME_SCALE) as client:
+        first, second = (client.submit("image", {"prompt": f"moving {i}"}) for i in range(2))
+    poller = await shared_poller("apex", "mediagen_apex_moving")
+    first_client = poller.client
+    assert (await poller.wait("image", first.id, deadline=time.time() + 60, poll_interval=0.05)).terminal
+    with RoundRobinBalancer([simulator.base_url]) as proxy:
+        _connect(monkeypatch, "mediagen_apex_moving", "apex", "sk_live_demo", proxy.url + "/apex")
+        assert await shared_poller("apex", "mediagen_apex_moving") is poller  # the same poller, asked to refresh
+        done = await poller.wait("image", second.id, deadline=time.time() + 60, poll_interval=0.05)
+        assert done is not None and done.status.value == "succeeded"
+        assert poller.client is not first_client and first_client.is_closed
+        assert poller.client.base_url == proxy.url + "/apex"
+        assert sum(proxy.counts.values()) > 0, "no read went through the new base URL"

@@ -125,3 +125,46 @@ def test_state_reads_never_get_a_server_error(client: Any, service: str, body: b
     answer = client.post(f"/webhooks/{service}/fz_{service}/states", params={"token": token}, content=body,
                          headers={"content-type": "application/json"})
     assert answer.status_code < 500, (answer.status_code, answer.text[:500], body[:300])
+
+
+def test_connection_lookups_and_store_writes_run_off_the_servers_loop(tmp_path: Path) -> None:
+    """A connection lookup may hit a secrets backend or the metadata DB, and a store write the DB: on the
+    API server's event loop either would stall every other request it serves (the Airflow UI included)."""
+    import asyncio
+
+    from airflow.sdk import Connection
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, event
+
+    from airflow_provider_mediagen.webhooks.app import create_receiver_app
+    from airflow_provider_mediagen.webhooks.tokens import receiver_token, states_token
+
+    def on_a_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    seen: list[tuple[str, bool]] = []
+    extra = json.dumps({"webhook_secret": SECRET, "webhook_base_url": "http://127.0.0.1:9"})
+    conn = Connection(conn_id="loop_apex", conn_type="mediagen_apex", host="http://127.0.0.1:9",
+                      password="sk_live_loop-0123456789", extra=extra)
+
+    def get_connection(conn_id: str) -> Any:
+        seen.append(("connection", on_a_loop()))
+        return conn
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    event.listen(engine, "before_cursor_execute", lambda *_: seen.append(("sql", on_a_loop())))
+    app = create_receiver_app(get_connection=get_connection, get_engine=lambda: engine)
+    with TestClient(app) as client:
+        token = receiver_token(SECRET, "apex", "loop_apex")
+        delivered = client.post(f"/webhooks/apex/loop_apex?token={token}", json=DOCUMENTED[0])
+        assert delivered.status_code == 200, delivered.text
+        read = client.post(f"/webhooks/apex/loop_apex/states?token={states_token(SECRET, 'apex', 'loop_apex')}",
+                           json={"job_ids": ["job-1"]})
+        assert read.status_code == 200 and read.json()["jobs"][0]["status"] == "succeeded", read.text
+    engine.dispose()
+    assert ("connection", False) in seen and ("sql", False) in seen, seen
+    assert not [what for what, on_loop in seen if on_loop], seen
