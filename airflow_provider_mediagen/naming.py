@@ -8,8 +8,8 @@ import re
 
 from .catalog import SERVICES, Service
 
-__all__ = ["ACRONYMS", "camel", "class_case", "conn_type", "default_conn_id", "hook_class_name", "kebab",
-           "operator_class_name", "pascal", "sentence_case", "service_prefix", "snake", "title_case", "words"]
+__all__ = ["ACRONYMS", "camel", "class_case", "conn_type", "default_conn_id", "hook_class_name",
+           "operator_class_name", "pascal", "service_prefix", "snake", "title_case", "words"]
 
 
 def conn_type(service: str) -> str:
@@ -22,8 +22,8 @@ def default_conn_id(service: str) -> str:
 
 def service_prefix(service: str | Service) -> str:
     """``Ddukddak``, ``Apex``, ``FaceDub``: the first word of the service's title."""
-    spec = SERVICES[service] if isinstance(service, str) else service
-    return spec.title.split()[0]
+    entry = SERVICES[service] if isinstance(service, str) else service
+    return entry.title.split()[0]
 
 
 #: Words written in capitals wherever a name is shown or spelt in code (labels, class names, keys).
@@ -41,13 +41,6 @@ def title_case(name: str) -> str:
     return " ".join(ACRONYMS.get(w, w.capitalize()) for w in words(name))
 
 
-def sentence_case(name: str) -> str:
-    ws = [ACRONYMS.get(w, w) for w in words(name)]
-    if ws:
-        ws[0] = ws[0][:1].upper() + ws[0][1:]
-    return " ".join(ws)
-
-
 def camel(name: str) -> str:
     ws = words(name)
     return ws[0] + "".join(w.capitalize() for w in ws[1:]) if ws else name
@@ -55,10 +48,6 @@ def camel(name: str) -> str:
 
 def pascal(name: str) -> str:
     return "".join(w.capitalize() for w in words(name))
-
-
-def kebab(name: str) -> str:
-    return "-".join(words(name))
 
 
 def snake(name: str) -> str:

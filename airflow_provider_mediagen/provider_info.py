@@ -13,9 +13,9 @@ _PKG = "airflow_provider_mediagen"
 
 
 def _connection_type(service: str) -> dict[str, Any]:
-    spec = SERVICES[service]
+    entry = SERVICES[service]
     fields: dict[str, Any] = {
-        "base_url": {"label": "Base URL", "schema": {"type": ["string", "null"], "default": spec.base_url},
+        "base_url": {"label": "Base URL", "schema": {"type": ["string", "null"], "default": entry.base_url},
                      "description": "The service's API base URL; point it at `mediagen sim` or a proxy."},
         "webhook_secret": {"label": "Webhook secret", "schema": {"type": ["string", "null"], "format": "password"},
                            "description": "Secret carried by the webhook receiver URL handed to the service."},
@@ -38,18 +38,18 @@ def _connection_type(service: str) -> dict[str, Any]:
         "time_scale": {"label": "Time scale (simulator only)", "schema": {"type": ["number", "null"], "default": 1.0},
                        "description": "Shrinks client rate-limit windows for a time-scaled simulator; 1.0 otherwise."},
     }
-    if any(kind.stream for kind in spec.kinds.values()):
+    if any(kind.stream for kind in entry.kinds.values()):
         fields["jwt"] = {"label": "JWT for the status stream", "schema": {"type": ["string", "null"], "format": "password"},
-                         "description": f"{spec.title}'s SSE stream takes a JWT, not the API key."}
+                         "description": f"{entry.title}'s SSE stream takes a JWT, not the API key."}
     return {
         "connection-type": naming.conn_type(service),
         "hook-class-name": f"{_PKG}.hooks.mediagen.{naming.hook_class_name(service)}",
-        "hook-name": f"{spec.title} (media generation)",
+        "hook-name": f"{entry.title} (media generation)",
         "conn-fields": fields,
         "ui-field-behaviour": {
             "hidden-fields": ["schema", "port", "login", "extra"],
             "relabeling": {"password": "API key", "host": "Base URL (optional)"},
-            "placeholders": {"password": f"{spec.key_prefix}...", "host": spec.base_url},
+            "placeholders": {"password": f"{entry.key_prefix}...", "host": entry.base_url},
         },
     }
 

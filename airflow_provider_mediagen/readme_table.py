@@ -26,8 +26,8 @@ _HOW = {Completion.SYNC: "answered at once", Completion.POLL: "polled", Completi
 
 
 def _required(service: str, kind: str) -> list[str]:
-    spec = SERVICES[service]
-    endpoint = spec.endpoint(spec.kind(kind).submit)
+    entry = SERVICES[service]
+    endpoint = entry.endpoint(entry.kind(kind).submit)
     names = [rule.field for rule in endpoint.files]
     if endpoint.request is not None:
         names += [name for name, info in endpoint.request.model_fields.items() if info.is_required()]
@@ -40,21 +40,21 @@ def render_table() -> str:
         "| Class | Service | What it makes | Endpoint | Credits (documented) | Completion | Required parameters |",
         "|---|---|---|---|---|---|---|",
     ]
-    for service, spec in SERVICES.items():
-        for kind_name, kind in spec.kinds.items():
-            endpoint = spec.endpoint(kind.submit)
+    for service, entry in SERVICES.items():
+        for kind_name, kind in entry.kinds.items():
+            endpoint = entry.endpoint(kind.submit)
             cost = endpoint.credit_cost.describe() if endpoint.credit_cost else "-"
             how = ", ".join(_HOW[c] for c in kind.completion)
             required = ", ".join(f"`{name}`" for name in _required(service, kind_name)) or "-"
-            lines.append(f"| `{naming.operator_class_name(service, kind_name)}` | {spec.title} | {kind.title} "
+            lines.append(f"| `{naming.operator_class_name(service, kind_name)}` | {entry.title} | {kind.title} "
                          f"| `{endpoint.method} {endpoint.path}` | {cost or '-'} | {how} | {required} |")
-    pollable = sorted(f"{service}/{kind_name}" for service, spec in SERVICES.items()
-                      for kind_name, kind in spec.kinds.items() if kind.pollable)
+    pollable = sorted(f"{service}/{kind_name}" for service, entry in SERVICES.items()
+                      for kind_name, kind in entry.kinds.items() if kind.pollable)
     lines.append(f"| `MediaJobSensor` | all | waits for an existing job | the kind's status endpoint | - "
                  f"| poke or deferrable | `service`, `kind`, `job_id` ({len(pollable)} pollable kinds) |")
     lines.append("| `MediaWebhookRegisterOperator` | services with an account webhook | registers the receiver "
-                 "| " + ", ".join(f"`{spec.webhook_registration and spec.endpoint(spec.webhook_registration).key}`"
-                                  for spec in SERVICES.values() if spec.webhook_registration) + " | - | - | `service` |")
+                 "| " + ", ".join(f"`{entry.webhook_registration and entry.endpoint(entry.webhook_registration).key}`"
+                                  for entry in SERVICES.values() if entry.webhook_registration) + " | - | - | `service` |")
     return "\n".join(lines) + "\n"
 
 

@@ -204,9 +204,6 @@ class Endpoint:
             raise ValueError(f"{self.key}: missing path parameter(s) {sorted(missing)}")
         return self.path_template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
 
-    @property
-    def is_read(self) -> bool:
-        return self.method == "GET"
 
 
 @dataclass(frozen=True)
@@ -450,8 +447,3 @@ class Service:
             return self.status_map[str(raw)]
         except KeyError:
             raise UnknownStatusError(self.name, raw) from None
-
-    def plan_allows(self, plan: str, required: str | None) -> bool:
-        if required is None:
-            return True
-        return self.plans.index(plan) >= self.plans.index(required)

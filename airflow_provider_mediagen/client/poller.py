@@ -77,7 +77,7 @@ class _Watch:
     error: BaseException | None = None
     failures: int = 0
     listed: bool = True  # seen (or still expected) in the list endpoint's window
-    budget: int = 10  # consecutive transient read failures tolerated
+    failures_tolerated: int = 10  # consecutive transient read failures
     streaming: bool = False  # a status stream is open: reads can wait longer
     stream_task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -161,7 +161,7 @@ class StatusPoller:
         if watch is None:
             first = time.monotonic() + (max(0.0, not_before - time.time()) if not_before else 0.0)
             watch = _Watch(kind=kind, job_id=job_id, interval=poll_interval, next_due=first,
-                           budget=self.max_transient_failures if max_transient_failures is None
+                           failures_tolerated=self.max_transient_failures if max_transient_failures is None
                            else max_transient_failures)
             self._watches[job_id] = watch
             self._open_stream(watch)
@@ -428,7 +428,7 @@ class StatusPoller:
             watch.failures += 1
             watch.failing_since = watch.failing_since or time.time()
             watch.last_error = str(exc)
-            if not exc.transient or watch.failures > watch.budget:
+            if not exc.transient or watch.failures > watch.failures_tolerated:
                 watch.error = exc
                 watch.changed.set()
             else:

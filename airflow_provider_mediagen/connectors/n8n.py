@@ -12,7 +12,8 @@ import re
 from typing import Any
 
 from .render import dump_json, render_template
-from .spec import FieldSpec, JobSpec, Operation, ServiceSpec
+from .fields import FieldSpec
+from .spec import JobSpec, Operation, ServiceSpec
 from .table import TableStyle, runtime_table
 
 PACKAGE = "n8n-nodes-mediagen"

@@ -6,7 +6,8 @@ from typing import Any
 
 from .render import GENERATED_NOTE, dump_json
 from ..naming import camel
-from .spec import AUTH_SCHEME, FieldSpec, Operation, ServiceSpec
+from .fields import FieldSpec
+from .spec import AUTH_SCHEME, Operation, ServiceSpec
 
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
                 402: "Payment Required", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .spec import FieldSpec, JobSpec, Operation, ServiceSpec
+from .fields import FieldSpec
+from .spec import JobSpec, Operation, ServiceSpec
 
 __all__ = ["TableStyle", "error_fallback", "job_of", "runtime_table"]
 

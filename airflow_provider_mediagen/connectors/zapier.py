@@ -14,7 +14,8 @@ from typing import Any
 
 from .render import GENERATED_NOTE, dump_json, render_template
 from ..naming import title_case
-from .spec import FieldSpec, JobSpec, Operation, ServiceSpec
+from .fields import FieldSpec
+from .spec import JobSpec, Operation, ServiceSpec
 from .table import TableStyle, error_fallback, runtime_table
 
 CORE_VERSION = "19.1.0"
@@ -77,7 +78,7 @@ def _kind(f: FieldSpec) -> str:
 
 
 def _sample(schema: dict[str, Any], job: bool) -> dict[str, Any]:
-    from .make import _sample as make_sample
+    from .make_iml import sample as make_sample
 
     sample = make_sample(schema)
     if job:
@@ -89,7 +90,7 @@ def _sample(schema: dict[str, Any], job: bool) -> dict[str, Any]:
 
 
 def _item_id(spec: ServiceSpec, op: Operation) -> str | None:
-    from .make import _item_id as make_item_id
+    from .make_iml import item_id as make_item_id
 
     return make_item_id(spec, op)
 

@@ -83,14 +83,14 @@ class MediaGenHook(BaseHook):
 
 
 def _service_hook(service: str) -> type[MediaGenHook]:
-    spec = SERVICES[service]
+    entry = SERVICES[service]
     return type(naming.hook_class_name(service), (MediaGenHook,), {
         "__module__": __name__,
-        "__doc__": f"{MediaGenHook.__doc__.splitlines()[0]} Bound to {spec.title}.",  # type: ignore[union-attr]
+        "__doc__": f"{MediaGenHook.__doc__.splitlines()[0]} Bound to {entry.title}.",  # type: ignore[union-attr]
         "service_name": service,
         "default_conn_name": naming.default_conn_id(service),
         "conn_type": naming.conn_type(service),
-        "hook_name": f"{spec.title} (media generation)",
+        "hook_name": f"{entry.title} (media generation)",
     })
 
 

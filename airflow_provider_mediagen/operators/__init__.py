@@ -13,8 +13,8 @@ from .factory import build_operator
 
 OPERATORS = {
     (service, kind): build_operator(service, kind)
-    for service, spec in SERVICES.items()
-    for kind in spec.kinds
+    for service, entry in SERVICES.items()
+    for kind in entry.kinds
 }
 globals().update({cls.__name__: cls for cls in OPERATORS.values()})
 

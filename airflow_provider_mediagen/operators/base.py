@@ -22,11 +22,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow.sdk import NEVER_EXPIRE, BaseOperator, conf
+from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ..assets import service_asset
@@ -43,28 +43,20 @@ from ..client import (
     UnsupportedOperationError,
     ValidationError,
 )
-from ..client.reconcile import IN_FLIGHT_GRACE_SECONDS, Reconciliation, reconcile
 from ..hooks.connection import ConnectionConfigError
 from ..hooks.mediagen import MediaGenHook, hook_for
 from ..triggers.events import parse_event
-from ..webhooks.feed import fetch_sync, job_of_intent_sync
-from ..webhooks.urls import new_intent_id, receiver_url, states_url, with_intent
-from ..job_refs import JobRef, is_job_ref, job_refs, redacted_urls
+from ..webhooks.feed import fetch_sync
+from ..webhooks.urls import receiver_url, states_url
+from ..job_refs import JobRef, is_job_ref
 from .links import MediaOutputLink
-from .outputs import destination, write_outputs
+from .outputs import destination
 from .output_location import checked_destination, checked_output_name
+from .results import ResultMixin
+from .submission import STATE_KEY, SubmitOnceMixin
 from .validation import is_dynamic, parameter_error, reject, validate_rendered, validate_static
 
 __all__ = ["MediaGenerationOperator", "STATE_KEY"]
-
-STATE_KEY = "mediagen_job"
-"""``task_state_store`` key holding the job an earlier try of this task instance submitted (or, with
-``phase: "intent"`` and no ``job_id``, the submission it began and never saw answered)."""
-
-# A job just recorded may not be readable at once (read-after-write lag): its 404 is read again this many
-# times, at these delays (real seconds: storage lag does not follow a simulator's time scale), before it
-# counts as unknown; together they stay within errors.READ_LAG_GRACE.
-_LAG_READS = (0.5, 1.0, 2.0, 4.0)
 
 # A job just submitted is re-read at once only when its kind may already be done: for slower kinds the
 # read is budget spent for nothing (where one budget also pays for submits, doubly), and the trigger's first
@@ -80,7 +72,7 @@ def _seconds(value: timedelta | float | int) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class MediaGenerationOperator(BaseOperator):
+class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
     """Submit one generation to a media service, wait for it, and hand its outputs on.
 
     Subclasses bind ``service`` and ``kind``; their request parameters are the catalog's documented
@@ -182,12 +174,12 @@ class MediaGenerationOperator(BaseOperator):
     # --- catalog views --------------------------------------------------------------------------
 
     @property
-    def spec(self) -> JobKind:
+    def job_kind(self) -> JobKind:
         return SERVICES[self.service].kind(self.kind)
 
     @property
     def endpoint(self) -> Endpoint:
-        return SERVICES[self.service].endpoint(self.spec.submit)
+        return SERVICES[self.service].endpoint(self.job_kind.submit)
 
     @cached_property
     def hook(self) -> MediaGenHook:
@@ -249,7 +241,7 @@ class MediaGenerationOperator(BaseOperator):
                 job = self._submit(client, request, store, context)
             self._job_id = job.id
             context["ti"].xcom_push(key="job_id", value=job.id)
-            if not job.terminal and self.spec.pollable and self.spec.typical_seconds <= _INLINE_CHECK_MAX_SECONDS:
+            if not job.terminal and self.job_kind.pollable and self.job_kind.typical_seconds <= _INLINE_CHECK_MAX_SECONDS:
                 try:
                     job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
                 except NotFoundError:  # not readable yet (read-after-write lag): the wait reads it again
@@ -307,7 +299,7 @@ class MediaGenerationOperator(BaseOperator):
         again where they are kept, the service for kinds it lets us read, else the webhook receiver."""
         if not (job.succeeded and job.output_urls):
             return job
-        if self.spec.pollable:
+        if self.job_kind.pollable:
             fresh = client.get_job(self.kind, job.id)
             return fresh if fresh.succeeded else job
         url = states_url(self.hook.settings, self.conn_id)
@@ -359,246 +351,15 @@ class MediaGenerationOperator(BaseOperator):
         if field is not None and url and getattr(request, field, None) is None:
             request = request.model_copy(update={field: url})
             self._receiver = url
-        if self.wait_for_completion and not self.spec.pollable and Completion.SYNC not in self.spec.completion:
+        if self.wait_for_completion and not self.job_kind.pollable and Completion.SYNC not in self.job_kind.completion:
             if not (url and takes_url):
                 raise reject(self.service, self.endpoint, "wait_for_completion",
-                             f"{SERVICES[self.service].title} documents no status endpoint for {self.spec.title} "
+                             f"{SERVICES[self.service].title} documents no status endpoint for {self.job_kind.title} "
                              "jobs: their completion arrives by webhook only, and connection "
                              f"{self.conn_id!r} has no webhook setup (extras webhook_secret and "
                              "webhook_base_url). Nothing was submitted. Configure the receiver, or pass "
                              "wait_for_completion=False to submit and get the job id")
         return request
-
-    def _reuse(self, client: MediaClient, store: Any, request: Any, context: Any) -> Job | None:
-        """The job an earlier try submitted, if it can still be used; ``None`` when a new one may be
-        submitted. Raises :class:`SubmissionUncertainError` when an earlier try may have paid for a job
-        that cannot be found: resubmitting is then the user's decision, never this code's."""
-        if store is None:
-            self.log.warning("task_state_store is not available: a retry would submit a new job")
-            return None
-        record = store.get(STATE_KEY)
-        if not record or record.get("service") != self.service or record.get("kind") != self.kind:
-            return None
-        job_id = record.get("job_id")
-        if not job_id:
-            return self._reconcile(client, store, record, request, context)
-        self._job_id = job_id
-        if record.get("phase") == "done":
-            self.log.warning("Reusing the finished %s %s job %s of an earlier try of this task instance instead "
-                             "of paying again. %s With [state_store] clear_on_success = True, clearing a "
-                             "successful task generates again.", self.service, self.kind, job_id,
-                             self._resubmit_hint(context).replace("submit again", "generate again"))
-        if record.get("job") is not None and not self.spec.pollable:
-            # The normalized job, not the vendor's answer: that came from a submit answer, a status read, a
-            # list item or a trigger event, each of another shape, and would be misread as a submit answer.
-            self.log.info("Reusing %s %s result %s recorded by an earlier try", self.service, self.kind, job_id)
-            return Job.model_validate(record["job"])
-        if not self.spec.pollable:
-            self.log.info("Reusing %s %s job %s recorded by an earlier try", self.service, self.kind, job_id)
-            return Job(service=self.service, kind=self.kind, id=job_id, status=NormalizedStatus.QUEUED,
-                       raw_status=str(record.get("status") or "pending"))
-        job = self._read_recorded(client, job_id, context)
-        if job.status is NormalizedStatus.FAILED:
-            self.log.warning("Job %s from an earlier try failed (%s; its credits are refunded); submitting a new "
-                             "one", job_id, job.error or job.raw_status)
-            return None
-        self.log.info("Reusing %s %s job %s (%s) submitted by an earlier try", self.service, self.kind, job_id,
-                      job.raw_status)
-        return job
-
-    def _read_recorded(self, client: MediaClient, job_id: str, context: Any) -> Job:
-        """Read a recorded job, allowing for read-after-write lag; a job that stays unknown is never
-        replaced by a new submission on its own."""
-        for delay in (*_LAG_READS, None):
-            try:
-                return client.get_job(self.kind, job_id)
-            except NotFoundError:
-                if delay is None:
-                    break
-                time.sleep(delay)
-        raise SubmissionUncertainError(
-            f"job {job_id}, recorded by an earlier try, is unknown to {SERVICES[self.service].title} (404 after "
-            f"{len(_LAG_READS) + 1} reads): it may belong to another account (was the connection's key "
-            "changed?) or have been deleted. Nothing was submitted again. " + self._resubmit_hint(context),
-            service=self.service, job_id=job_id)
-
-    def _resubmit_hint(self, context: Any) -> str:
-        ti = context.get("ti")
-        dag_id, run_id = getattr(ti, "dag_id", "<dag_id>"), getattr(ti, "run_id", "<run_id>")
-        map_index = getattr(ti, "map_index", -1)
-        query = f"?map_index={map_index}" if isinstance(map_index, int) and map_index >= 0 else ""
-        return ("To submit again on purpose, delete this task instance's state-store key "
-                f"{STATE_KEY!r} (REST API: DELETE /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
-                f"{self.task_id}/state-store/{STATE_KEY}{query}) and clear the task.")
-
-    def _reconcile(self, client: MediaClient, store: Any, record: dict[str, Any], request: Any,
-                   context: Any, grace: bool = True) -> Job | None:
-        """An earlier try (or this one) began a submission and recorded no answer: find its job in the
-        service's list, or say why it cannot be known. With ``grace``, an empty list within
-        :data:`IN_FLIGHT_GRACE_SECONDS` of the submission's start is read again once that time has passed
-        (a POST still in flight when its sender died creates its job later)."""
-        since = float(record.get("intent_at") or 0.0)
-        title = SERVICES[self.service].title
-        began = datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds")
-        window = f"submission window from {began}"
-        if self.spec.list is None:
-            if record.get("intent_id") and states_url(self.hook.settings, self.conn_id):
-                return self._await_intent(client, store, record, context)
-            raise SubmissionUncertainError(
-                f"a submission of a {title} {self.spec.title} job began at {began} and no answer was recorded "
-                "(the worker was killed, or the answer was lost). "
-                f"{title} documents no endpoint listing jobs, so whether a job was created (and charged) "
-                "cannot be checked; nothing was submitted again. " + self._resubmit_hint(context),
-                service=self.service)
-        def look() -> Reconciliation:
-            return reconcile(SERVICES[self.service], self.kind, client.list_jobs(self.kind), request.to_wire(),
-                             since=since, until=time.time())
-
-        found = look()
-        wait = since + IN_FLIGHT_GRACE_SECONDS - time.time()
-        if grace and found.nothing_created and wait > 0:
-            self.log.info("%s lists no job of the submission that began at %s yet; a request still in flight "
-                          "could create one, so listing again in %.0f s", title, began, wait)
-            time.sleep(wait)
-            found = look()
-        if found.job is not None:
-            job = found.job.model_copy(update={"kind": self.kind})
-            self.log.warning("Reconciled the interrupted submission with %s job %s (%s), found by the %s; "
-                             "reusing it", title, job.id, job.raw_status, window)
-            self._record(store, {**record, "job_id": job.id, "status": job.raw_status, "phase": "submitted",
-                                 "reconciled": True, "submitted_at": since})
-            self._job_id = job.id
-            return job
-        if found.nothing_created:
-            self.log.warning("An earlier try began a submission at %s and recorded no answer; %s lists no "
-                             "matching job, so none was created: submitting", began, title)
-            return None
-        ids = ", ".join(j.id for j in found.candidates) or "none in view"
-        raise SubmissionUncertainError(
-            f"a submission of a {title} {self.spec.title} job began at {began} and no answer was recorded; "
-            f"{title}'s job list cannot tell which job it created (candidates in the {window}: {ids}"
-            f"{'' if found.complete else '; the list does not reach back to the window'}). Nothing was "
-            "submitted again. " + self._resubmit_hint(context), service=self.service)
-
-    def _await_intent(self, client: MediaClient, store: Any, record: dict[str, Any], context: Any) -> Job:
-        """A service without a job list, a submission without a recorded answer, and a receiver URL that
-        named the submission: its delivery (sent when the job finishes) says which job it created. Asked
-        of the receiver until the task's timeout, counted from the submission; none by then is uncertain
-        (the POST may never have arrived), never a reason to pay again on our own."""
-        url = states_url(self.hook.settings, self.conn_id)
-        assert url is not None and record.get("intent_id")
-        since = float(record.get("intent_at") or time.time())
-        deadline = since + self.timeout
-        title = SERVICES[self.service].title
-        self.log.info("Waiting up to %.0f s for the webhook delivery naming the submission that began at %s",
-                      max(0.0, deadline - time.time()),
-                      datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds"))
-        while True:
-            found = job_of_intent_sync(url, record["intent_id"])
-            if found is not None:
-                break
-            if time.time() >= deadline:
-                began = datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds")
-                raise SubmissionUncertainError(
-                    f"a submission of a {title} {self.spec.title} job began at {began} and no answer was "
-                    f"recorded; no webhook delivery named it within the task's timeout ({self.timeout:.0f} s), "
-                    f"and {title} documents no endpoint listing jobs, so whether a job was created (and "
-                    "charged) cannot be checked; nothing was submitted again. " + self._resubmit_hint(context),
-                    service=self.service)
-            time.sleep(min(2.0, max(0.05, self.timeout / 100)))
-        self._job_id = found.id
-        self.log.warning("The webhook delivery for the submission that began at %s names %s job %s (%s); "
-                         "reusing it", datetime.fromtimestamp(since, timezone.utc).isoformat(timespec="seconds"),
-                         title, found.id, found.raw_status)
-        self._record(store, {**record, "phase": "submitted", "job_id": found.id, "status": found.raw_status,
-                             "reconciled": True, "submitted_at": since})
-        if self.spec.pollable:  # the delivery is a wake-up: the service's own read says how the job stands
-            return Job(service=self.service, kind=self.kind, id=found.id, status=NormalizedStatus.QUEUED,
-                       raw_status="unknown")
-        return found.model_copy(update={"kind": self.kind})
-
-    def _guard_credits(self, client: MediaClient, request: Any) -> None:
-        if not (self.check_credits or self.max_credits is not None):
-            return
-        cost = self.endpoint.credit_cost.estimate(request) if self.endpoint.credit_cost else None
-        if cost is None:
-            self.log.info("%s documents no cost for %s; no credit guard applied", self.service, self.kind)
-            return
-        if self.max_credits is not None and cost > self.max_credits:
-            raise AirflowFailException(
-                f"{self.service} {self.kind} costs {cost} credits, over max_credits={self.max_credits}; nothing "
-                "was submitted")
-        if self.check_credits:
-            balance = client.balance()
-            if balance - cost < self.reserve_credits:
-                raise AirflowFailException(
-                    f"{self.service} balance is {balance:g} credits; {self.kind} costs {cost} credits"
-                    + (f" and {self.reserve_credits:g} must stay in reserve" if self.reserve_credits else "")
-                    + "; nothing was submitted")
-            self.log.info("Credit check: balance %g covers %s credits", balance, cost)
-
-    def _record(self, store: Any, record: dict[str, Any]) -> None:
-        if store is not None:
-            store.set(STATE_KEY, record, retention=NEVER_EXPIRE)
-
-    def _submit(self, client: MediaClient, request: Any, store: Any, context: Any) -> Job:
-        """Record the intent, submit, record the job id. A crash anywhere in between leaves the intent,
-        which the next try reconciles; an answer that cannot be read is never a reason to submit again."""
-        base = {"service": self.service, "kind": self.kind}
-        intent_at = time.time()
-        intent_id = None
-        field = self.endpoint.webhook_field
-        if self._receiver is not None and field is not None and getattr(request, field, None) == self._receiver:
-            # The delivery names this submission: the one way a service without a job list can tell
-            # which job a lost answer created.
-            intent_id = new_intent_id()
-            request = request.model_copy(update={field: with_intent(self._receiver, intent_id)})
-        intent = {**base, "phase": "intent", "job_id": None, "intent_at": intent_at, "intent_id": intent_id}
-        self._record(store, intent)
-        try:
-            with self._open_files() as files:
-                job = client.submit(self.kind, request, **files)
-        except SubmissionUncertainError as exc:
-            if exc.job_id:  # the answer named its job: keep it before anything else
-                self._record(store, {**base, "phase": "submitted", "job_id": exc.job_id, "status": "unknown",
-                                     "intent_at": intent_at, "submitted_at": intent_at})
-                self._job_id = exc.job_id
-                if not self.spec.pollable:
-                    raise
-                self.log.warning("%s; reading job %s for its real status", exc, exc.job_id)
-                return Job(service=self.service, kind=self.kind, id=exc.job_id, status=NormalizedStatus.QUEUED,
-                           raw_status="unknown")
-            if self.spec.list is None and intent_id is not None:
-                self.log.warning("%s; waiting for the webhook delivery that names this submission", exc)
-                return self._await_intent(client, store, intent, context)
-            if self.spec.list is None or store is None:
-                raise
-            self.log.warning("%s; looking for the job in %s's job list", exc, SERVICES[self.service].title)
-            found = self._reconcile(client, store, store.get(STATE_KEY) or {}, request, context, grace=False)
-            if found is None:
-                raise AirflowException(  # the next try lists again (after the in-flight grace), then submits
-                    f"{self._where()}: the submission's answer was lost ({exc}) and "
-                    f"{SERVICES[self.service].title} lists no matching job yet; the next try looks again "
-                    f"once {IN_FLIGHT_GRACE_SECONDS:g} s have passed since the submission began, and submits "
-                    "only if there is still none") from None
-            return found
-        except MediaGenError:
-            # The service answered with an error (or the request never left): nothing was created.
-            self._forget(store)
-            raise
-        self._job_id = job.id
-        self.log.info("Submitted %s %s job %s (%s)", self.service, self.kind, job.id, job.raw_status)
-        record: dict[str, Any] = {**base, "phase": "submitted", "job_id": job.id, "status": job.raw_status,
-                                  "intent_at": intent_at, "submitted_at": time.time()}
-        if job.terminal:
-            record["job"] = self._storable(job)
-        self._record(store, record)
-        return job
-
-    @staticmethod
-    def _forget(store: Any) -> None:
-        if store is not None:
-            store.delete(STATE_KEY)
 
     @contextmanager
     def _open_files(self) -> Iterator[dict[str, Any]]:
@@ -616,7 +377,7 @@ class MediaGenerationOperator(BaseOperator):
         return float(self.poll_interval or client.protocol.default_poll_interval(self.kind) * client.time_scale)
 
     def _wait_in_worker(self, client: MediaClient, job: Job, deadline: float) -> Job:
-        if not self.spec.pollable:
+        if not self.job_kind.pollable:
             return self._wait_for_delivery(job, deadline)
         started = time.monotonic()
         last_log = [0.0]
@@ -643,83 +404,3 @@ class MediaGenerationOperator(BaseOperator):
             time.sleep(min(1.0, max(0.05, self.timeout / 100)))
         raise AirflowException(f"{self.service} {self.kind} job {job.id} did not finish within "
                                f"{self.timeout:.0f} s (no webhook delivery arrived); it may still finish")
-
-    def _finish(self, context: Any, client: MediaClient, job: Job, store: Any) -> dict[str, Any]:
-        if job.status is NormalizedStatus.FAILED:
-            raise AirflowException(f"{self._where(job.id)}: {self.service} {self.kind} job {job.id} failed: "
-                                   f"{job.error or job.raw_status}")
-        fewer = self._warn_if_fewer_outputs(job) if job.succeeded else None
-        written: list[str] = []
-        if job.succeeded and self.output_path and job.output_urls:
-            # An expired signed URL (a slow download, a reused record) is renewed by re-reading the job,
-            # where the service lets a job be read back.
-            refresh = (lambda: client.get_job(self.kind, job.id)) if self.spec.pollable else None
-            written = write_outputs(client, job, self.spec, destination(self.output_path), refresh=refresh,
-                                    stem=checked_output_name(self.service, self.endpoint, self.output_name))
-            self.log.info("Wrote %s", ", ".join(written))
-        if job.output_urls:
-            MediaOutputLink.remember(self, redacted_urls(job.output_urls[:1])[0])
-        result = self._result(job, written)
-        if fewer is not None and self.strict_outputs:
-            # After the files were written and before the success is recorded: a retry reuses the job (no
-            # second charge) and fails the same way; the files stay for whoever wants them.
-            raise AirflowFailException(f"{fewer} (strict_outputs=True)")
-        if job.succeeded:
-            self._emit_asset_events(context, result)
-            # Kept, marked done, never deleted here: a crash between a delete and Airflow recording the
-            # success would make the retry pay again. Airflow's ``[state_store] clear_on_success`` clears it
-            # in the same step as the success, so clearing the task then regenerates on purpose.
-            self._record(store, {"service": self.service, "kind": self.kind, "phase": "done", "job_id": job.id,
-                                 "status": job.raw_status, "job": self._storable(job),
-                                 "finished_at": time.time(),
-                                 "submitted_at": self._deadline(store) - self.timeout})
-        return result
-
-    def _storable(self, job: Job) -> dict[str, Any]:
-        """The job as the state store keeps it (Airflow's metadata DB). Where the service can be asked
-        again (a retry reads the job for fresh URLs), without its signed URLs or the vendor's answer; a
-        kind that cannot be read back keeps them: they are the only way to its files."""
-        if not self.spec.pollable:
-            return job.model_dump(mode="json")
-        return job.model_dump(mode="json", exclude={"raw"}) | {"output_urls": redacted_urls(job.output_urls)}
-
-    def _warn_if_fewer_outputs(self, job: Job) -> str | None:
-        """The docs are silent on how a job asking for several files (the kind's ``outputs_field``)
-        returns them: say so when fewer came back than were asked for, since the credits are charged anyway.
-        Returns the warning, if there was one."""
-        field = self.spec.outputs_field
-        asked = getattr(self, field, None) if field else None
-        if not (isinstance(asked, int) and asked > len(job.output_urls)):
-            return None
-        message = (f"{self._where(job.id)}: asked for {asked} outputs ({field}={asked}) but "
-                   f"{SERVICES[self.service].title} returned {len(job.output_urls)} file(s); the job was charged "
-                   f"{'unknown' if job.credits is None else f'{job.credits:g}'} credits. The docs do not say how "
-                   "several outputs come back (docs/parameters.md).")
-        self.log.warning("%s", message)
-        return message
-
-    def _result(self, job: Job, written: list[str]) -> dict[str, Any]:
-        return {
-            "service": self.service, "kind": self.kind, "job_id": job.id,
-            "status": job.status.value, "raw_status": job.raw_status,
-            # Signed URLs are capabilities that expire: XCom keeps them masked, and references that a
-            # downstream media input turns into a fresh URL when it runs (kinds that can be read back).
-            "output_urls": redacted_urls(job.output_urls), "outputs": written,
-            "output_refs": job_refs(self.service, self.kind, job.id, self.conn_id, len(job.output_urls))
-            if self.spec.pollable else [],
-            "credits": job.credits, "error": job.error,
-            "metadata": dict(job.metadata),
-        }
-
-    def _emit_asset_events(self, context: Any, result: dict[str, Any]) -> None:
-        events = context.get("outlet_events")
-        if events is None or not self.outlets:
-            return
-        extra = {k: result[k] for k in ("service", "kind", "job_id", "output_urls", "output_refs", "outputs",
-                                        "credits")}
-        for outlet in self.outlets:
-            try:
-                events[outlet].extra.update(extra)
-            except (KeyError, TypeError, AttributeError):  # not an asset outlet
-                continue
-

@@ -36,11 +36,9 @@ def is_dynamic(value: Any) -> bool:
         return any(is_dynamic(v) for v in value.values())
     if isinstance(value, (list, tuple, set)):
         return any(is_dynamic(v) for v in value)
-    try:
-        from airflow.sdk.definitions._internal.mixins import ResolveMixin
-    except ImportError:  # pragma: no cover - layout differs across Airflow versions
-        return False
-    return isinstance(value, ResolveMixin)
+    # XComArgs and mapped arguments resolve at run time: recognised by that public interface (``resolve``
+    # and ``iter_references``), not by their private base class.
+    return callable(getattr(value, "resolve", None)) and callable(getattr(value, "iter_references", None))
 
 
 def _names(model: type[RequestModel], field: str) -> set[str]:

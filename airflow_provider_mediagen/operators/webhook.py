@@ -1,11 +1,9 @@
-"""Registering the receiver with a service that takes one account-level webhook URL (the catalog's
-``Service.webhook_registration`` endpoint). The URL carries the connection's receiver token, so it is never returned,
-logged or rendered: only its host is."""
+"""The operator that registers the receiver with a service taking one account-level webhook URL (the
+registration itself is :func:`..webhooks.registration.register_webhook`)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -13,34 +11,15 @@ from airflow.sdk.exceptions import AirflowFailException
 from .. import naming
 from ..catalog import SERVICES
 from ..client import MediaGenError
-from ..hooks.mediagen import MediaGenHook, hook_for
-from ..webhooks.urls import receiver_url
+from ..hooks.mediagen import hook_for
+from ..webhooks.registration import register_webhook
 
-__all__ = ["MediaWebhookRegisterOperator", "register_webhook"]
-
-
-def register_webhook(hook: MediaGenHook) -> dict[str, Any]:
-    """Point the service's account webhook at this connection's receiver; returns a small summary."""
-    spec = SERVICES[hook.service]
-    if spec.webhook_registration is None:
-        raise ValueError(f"{spec.title} takes no account-level webhook URL (per-request URLs are set by the "
-                         "operators themselves)" if spec.webhook is not None else f"{spec.title} sends no webhooks")
-    url = receiver_url(hook.settings, hook.conn_id)
-    if url is None:
-        raise ValueError(f"connection {hook.conn_id!r} has no webhook setup: set its extras webhook_secret and "
-                         "webhook_base_url (the public URL of the Airflow API server)")
-    endpoint = spec.endpoint(spec.webhook_registration)
-    (field,) = endpoint.request.model_fields  # type: ignore[union-attr]
-    with hook.get_conn() as client:
-        client.call(spec.webhook_registration, {field: url})
-    parts = urlsplit(url)
-    return {"service": hook.service, "conn_id": hook.conn_id, "registered": True,
-            "receiver": f"{parts.scheme}://{parts.netloc}{parts.path}"}
+__all__ = ["MediaWebhookRegisterOperator", "register_webhook"]  # register_webhook: re-exported
 
 
 def _registrable(service: str) -> None:
     if SERVICES[service].webhook_registration is None:
-        takes = ", ".join(name for name, spec in SERVICES.items() if spec.webhook_registration is not None)
+        takes = ", ".join(name for name, entry in SERVICES.items() if entry.webhook_registration is not None)
         raise ValueError(f"{SERVICES[service].title} takes no account-level webhook URL (services that do: {takes})")
 
 

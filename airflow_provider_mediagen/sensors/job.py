@@ -60,9 +60,9 @@ class MediaJobSensor(BaseSensorOperator):
         kwargs.setdefault("timeout", 2 * 3600)
         kwargs.setdefault("poke_interval", poll_interval or 30)
         super().__init__(**kwargs)
-        spec = _kind_spec(self.task_id, service, kind)
-        if not spec.pollable:
-            raise ValueError(f"{SERVICES[service].title} documents no way to read {spec.title} jobs: "
+        job_kind = _kind_spec(self.task_id, service, kind)
+        if not job_kind.pollable:
+            raise ValueError(f"{SERVICES[service].title} documents no way to read {job_kind.title} jobs: "
                              "nothing to sense")
         self.service = service
         self.kind = kind

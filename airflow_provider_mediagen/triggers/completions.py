@@ -34,11 +34,11 @@ class MediaCompletionsTrigger(BaseEventTrigger):
         super().__init__()
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r} (known: {', '.join(SERVICES)})")
-        spec = SERVICES[service]
-        if kind is not None and kind not in spec.kinds:
-            raise ValueError(f"{spec.title} has no job kind {kind!r} (known: {', '.join(spec.kinds)})")
-        if not any(k.list for k in spec.kinds.values()):
-            raise ValueError(f"{spec.title} documents no endpoint listing jobs; use webhooks or per-job waits")
+        entry = SERVICES[service]
+        if kind is not None and kind not in entry.kinds:
+            raise ValueError(f"{entry.title} has no job kind {kind!r} (known: {', '.join(entry.kinds)})")
+        if not any(k.list for k in entry.kinds.values()):
+            raise ValueError(f"{entry.title} documents no endpoint listing jobs; use webhooks or per-job waits")
         self.service = service
         self.conn_id = conn_id or hook_for(service).conn_id
         self.kind = kind

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..hooks.connection import settings_from_connection
     from ..hooks.mediagen import hook_for
-    from ..operators.webhook import register_webhook
+    from .registration import register_webhook
     from ..webhooks.urls import receiver_url
 
     hook = hook_for(args.service, args.conn_id)

@@ -69,10 +69,10 @@ def load_json(body: bytes) -> Any:
 
 
 def parse_delivery(service: str, body: Any) -> Job:
-    spec = SERVICES[service]
-    envelope = spec.webhook
+    entry = SERVICES[service]
+    envelope = entry.webhook
     if envelope is None:
-        raise DeliveryError(f"{spec.title} sends no webhooks")
+        raise DeliveryError(f"{entry.title} sends no webhooks")
     if not isinstance(body, dict):
         raise DeliveryError("the body must be a JSON object")
     model = envelope.model_for(body)
@@ -81,10 +81,10 @@ def parse_delivery(service: str, body: Any) -> Job:
     except pydantic.ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}"
                            for e in exc.errors(include_url=False))
-        raise DeliveryError(f"not a documented {spec.title} webhook payload ({detail})") from None
+        raise DeliveryError(f"not a documented {entry.title} webhook payload ({detail})") from None
     job_data = envelope.job_of(payload.model_dump(by_alias=True, mode="json"))
     try:
-        job = spec.parse_job("webhook", job_data)
+        job = entry.parse_job("webhook", job_data)
     except UnknownStatusError as exc:
         raise DeliveryError(str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
