@@ -16,7 +16,8 @@ from tenacity import AsyncRetrying
 
 from ..catalog import Job, RequestModel, Service
 from . import errors, http_pool
-from .core import _MAX_REDIRECTS, ClientCore, DownloadSink, _DownloadBudget
+from .core import _MAX_REDIRECTS, ClientCore
+from .downloads import DownloadBudget, DownloadSink
 from .protocol import PreparedCall
 from .uploads import open_uploads
 from .urlguard import acheck_url
@@ -198,7 +199,7 @@ class AsyncMediaClient(ClientCore):
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def _download_once(self, url: str, sink: DownloadSink, budget: _DownloadBudget, attempt: int,
+    async def _download_once(self, url: str, sink: DownloadSink, budget: DownloadBudget, attempt: int,
                              chunk_size: int | None) -> int:
         for _hop in range(_MAX_REDIRECTS + 1):
             checked = await acheck_url(url, self.base_url, service=self.service.name)

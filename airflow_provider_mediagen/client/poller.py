@@ -28,12 +28,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from ..catalog import Job
 from . import errors
 from .aio import AsyncMediaClient
+from .watches import Feed, PollerReleasedError, PollerStats, Watch
 
 __all__ = ["DEFAULT_READ_SHARE", "READ_SHARE_RANGE", "PollerReleasedError", "PollerStats", "StatusPoller"]
 
@@ -51,52 +50,6 @@ REFRESH_EVERY = 120.0
 READ_SHARE_RANGE = (0.05, 1.0)
 
 log = logging.getLogger("airflow_provider_mediagen.poller")
-
-
-class PollerReleasedError(RuntimeError):
-    """A wait asked of a poller released for idleness (``shared_poller`` never hands one out)."""
-
-
-class Feed(Protocol):
-    """Somewhere recorded deliveries can be read from (see ``webhooks.feed.DeliveryFeed``)."""
-
-    interval: float
-
-    async def fetch(self, job_ids: list[str]) -> list[Job]: ...
-
-    async def aclose(self) -> None: ...
-
-
-@dataclass
-class _Watch:
-    kind: str
-    job_id: str
-    interval: float
-    next_due: float
-    job: Job | None = None
-    error: BaseException | None = None
-    failures: int = 0
-    listed: bool = True  # seen (or still expected) in the list endpoint's window
-    failures_tolerated: int = 10  # consecutive transient read failures
-    streaming: bool = False  # a status stream is open: reads can wait longer
-    stream_task: asyncio.Task[None] | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    waiters: int = 0
-    woken_rank: int = -1  # the most advanced delivered status a confirming read was already asked for
-    since: float = field(default_factory=time.monotonic)  # for read-after-write lag (errors.READ_LAG_GRACE)
-    failing_since: float | None = None  # wall clock of the first of the current run of failed reads
-    last_error: str | None = None
-
-
-@dataclass
-class PollerStats:
-    list_reads: int = 0
-    single_reads: int = 0
-    reports: int = 0
-    confirmations: int = 0  # deliveries that made a job due for a confirming read
-    feed_reads: int = 0
-    stream_updates: int = 0
-    errors: int = 0
 
 
 class StatusPoller:
@@ -128,7 +81,7 @@ class StatusPoller:
         self.max_transient_failures = max_transient_failures
         self.list_page = list_page
         self.stats = PollerStats()
-        self._watches: dict[str, _Watch] = {}
+        self._watches: dict[str, Watch] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._list_kind = next((k.name for k in self.service.kinds.values() if k.list), None)
@@ -160,7 +113,7 @@ class StatusPoller:
         watch = self._watches.get(job_id)
         if watch is None:
             first = time.monotonic() + (max(0.0, not_before - time.time()) if not_before else 0.0)
-            watch = _Watch(kind=kind, job_id=job_id, interval=poll_interval, next_due=first,
+            watch = Watch(kind=kind, job_id=job_id, interval=poll_interval, next_due=first,
                            failures_tolerated=self.max_transient_failures if max_transient_failures is None
                            else max_transient_failures)
             self._watches[job_id] = watch
@@ -226,7 +179,7 @@ class StatusPoller:
             return
         self._confirm(watch, job)
 
-    def _confirm(self, watch: _Watch, claimed: Job) -> None:
+    def _confirm(self, watch: Watch, claimed: Job) -> None:
         """Make ``watch`` due now for a read that confirms (or not) what a delivery ``claimed``."""
         if watch.error is not None or (watch.job is not None and watch.job.terminal):
             return
@@ -344,7 +297,7 @@ class StatusPoller:
         except Exception:  # the feed only ever speeds things up
             log.exception("reading webhook deliveries failed; polling continues")
 
-    def _open_stream(self, watch: _Watch) -> None:
+    def _open_stream(self, watch: Watch) -> None:
         if not self.stream_token or self.service.kind(watch.kind).stream is None:
             return
 
@@ -369,7 +322,7 @@ class StatusPoller:
 
         watch.stream_task = asyncio.get_running_loop().create_task(consume(), name=f"mediagen-sse-{watch.job_id}")
 
-    async def _read(self, due: list[_Watch]) -> None:
+    async def _read(self, due: list[Watch]) -> None:
         listed = [w for w in due if w.listed]
         if self._list_kind and (len(listed) >= 2 or (listed and not self._single_read_possible(listed[0]))):
             await self._list_read(due)
@@ -377,10 +330,10 @@ class StatusPoller:
             target = min(due, key=lambda w: w.next_due)
             await self._single_read(target)
 
-    def _single_read_possible(self, watch: _Watch) -> bool:
+    def _single_read_possible(self, watch: Watch) -> bool:
         return self.service.kind(watch.kind).status is not None
 
-    async def _list_read(self, due: list[_Watch]) -> None:
+    async def _list_read(self, due: list[Watch]) -> None:
         self.stats.list_reads += 1
         problems: dict[str, errors.MediaGenError] = {}
         try:
@@ -401,7 +354,7 @@ class StatusPoller:
                 watch.listed = False
                 watch.next_due = time.monotonic()
 
-    async def _single_read(self, watch: _Watch) -> None:
+    async def _single_read(self, watch: Watch) -> None:
         self.stats.single_reads += 1
         try:
             job = await self.client.get_job(watch.kind, watch.job_id)
@@ -410,7 +363,7 @@ class StatusPoller:
             return
         self._update(watch, job)
 
-    async def _read_failed(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
+    async def _read_failed(self, watches: list[Watch], exc: errors.MediaGenError) -> None:
         """A refused key is first checked against the connection (a rotation: read again at once with the
         new one); any other failure, or a key still refused, counts against the jobs read."""
         if isinstance(exc, errors.AuthenticationError) and await self._renew(after_refusal=True):
@@ -419,7 +372,7 @@ class StatusPoller:
             return
         self._fail_reads(watches, exc)
 
-    def _fail_reads(self, watches: list[_Watch], exc: errors.MediaGenError) -> None:
+    def _fail_reads(self, watches: list[Watch], exc: errors.MediaGenError) -> None:
         self.stats.errors += 1
         for watch in watches:
             if errors.is_read_lag(exc, watch.job is not None, watch.since):
@@ -444,7 +397,7 @@ class StatusPoller:
             return None
         return time.time() - watch.failing_since, watch.last_error
 
-    def _update(self, watch: _Watch, job: Job) -> None:
+    def _update(self, watch: Watch, job: Job) -> None:
         watch.failures = 0
         watch.failing_since = watch.last_error = None
         previous = watch.job

@@ -15,7 +15,8 @@ from tenacity import Retrying
 
 from ..catalog import Job, RequestModel, Service
 from . import errors
-from .core import _MAX_REDIRECTS, ClientCore, DownloadSink, _DownloadBudget
+from .core import _MAX_REDIRECTS, ClientCore
+from .downloads import DownloadBudget, DownloadSink
 from .protocol import PreparedCall
 from .uploads import open_uploads
 from .urlguard import check_url
@@ -181,7 +182,7 @@ class MediaClient(ClientCore):
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _download_once(self, url: str, sink: DownloadSink, budget: _DownloadBudget, attempt: int,
+    def _download_once(self, url: str, sink: DownloadSink, budget: DownloadBudget, attempt: int,
                        chunk_size: int | None) -> int:
         """One attempt: each hop checked before it is requested, the body counted as it is written."""
         for _hop in range(_MAX_REDIRECTS + 1):
