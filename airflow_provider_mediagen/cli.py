@@ -21,6 +21,8 @@ _COMMANDS = {
     "connectors": ("airflow_provider_mediagen.connectors.cli", "Generate the no-code connectors from the catalog"),
     "webhook": ("airflow_provider_mediagen.webhooks.cli", "Register the webhook receiver with a service"),
 }
+#: Commands that need an optional extra (checked before the command's module is imported).
+_NEEDS = {"sim": "sim", "demo": "sim"}
 
 NAMESPACE_LEVELS = "AIRFLOW__LOGGING__NAMESPACE_LEVELS"
 # ``airflow.models.Connection.get_uri()`` logs "Connection schemes (type: mediagen_apex) shall not contain
@@ -68,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if argv else 2
     args, rest = parser.parse_known_args(argv[:1])
+    if args.command in _NEEDS:
+        from .extras import require
+
+        problem = require(_NEEDS[args.command], f"mediagen {args.command}")
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
     if "airflow" not in sys.modules:  # else logging is configured already: too late, leave it alone
         quiet_connection_scheme_warning()
     module = import_module(_COMMANDS[args.command][0])

@@ -241,7 +241,8 @@ class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
                 job = self._submit(client, request, store, context)
             self._job_id = job.id
             context["ti"].xcom_push(key="job_id", value=job.id)
-            if not job.terminal and self.job_kind.pollable and self.job_kind.typical_seconds <= _INLINE_CHECK_MAX_SECONDS:
+            quick = self.job_kind.typical_seconds <= _INLINE_CHECK_MAX_SECONDS
+            if not job.terminal and self.job_kind.pollable and quick:
                 try:
                     job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
                 except NotFoundError:  # not readable yet (read-after-write lag): the wait reads it again
@@ -280,8 +281,11 @@ class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
                                    f"not {self.service} {self.kind}")
         self._job_id = outcome.job_id
         if outcome.status in ("timeout", "error"):
-            raise AirflowException(f"{self._where(outcome.job_id)}: {self.service} {self.kind} job "
-                                   f"{outcome.job_id}: {outcome.message}")
+            message = (f"{self._where(outcome.job_id)}: {self.service} {self.kind} job {outcome.job_id}: "
+                       f"{outcome.message}")
+            # An error no retry can fix (a refused key, a non-transient answer) fails the task at once, as
+            # it does when raised in execute; a timeout or a passing trouble may be retried.
+            raise (AirflowFailException if outcome.final else AirflowException)(message)
         job = Job(service=self.service, kind=self.kind, id=outcome.job_id,
                   status=NormalizedStatus(outcome.status), raw_status=outcome.raw_status or outcome.status,
                   stage=outcome.stage, output_urls=outcome.output_urls, credits=outcome.credits, error=outcome.message)

@@ -7,12 +7,18 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, conf
-from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+    AirflowSensorTimeout,
+)
 from airflow.triggers.base import StartTriggerArgs
 
 from ..catalog import SERVICES, JobKind
 from ..client import MediaGenError
+from ..client.protocol import ServiceProtocol
 from ..hooks.mediagen import hook_for
 from ..job_refs import job_refs, redacted_urls
 from ..triggers.events import parse_event
@@ -41,9 +47,12 @@ class MediaJobSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer through the shared poller.
     :param start_from_trigger: start directly in the triggerer, so the wait never occupies a worker slot
         (the job id is rendered by the triggerer).
-    :param poll_interval: seconds between reads of this job when deferred.
+    :param poll_interval: seconds between reads of this job, poking or deferred (Airflow's
+        ``poke_interval`` may be given instead: it is the same interval); default, the cadence the
+        service's docs give for the kind.
 
-    Returns (XCom) the small job dict: service, kind, job_id, status, output_urls, credits.
+    Returns (XCom) the small job dict: service, kind, job_id, status, output_urls, credits. A failed job,
+    or an error no retry can fix (a refused key, an unknown job), fails the task without retries.
     """
 
     template_fields = ("job_id",)
@@ -58,9 +67,17 @@ class MediaJobSensor(BaseSensorOperator):
                  start_from_trigger: bool = False, poll_interval: float | None = None,
                  max_transient_failures: int = 10, **kwargs: Any) -> None:
         kwargs.setdefault("timeout", 2 * 3600)
-        kwargs.setdefault("poke_interval", poll_interval or 30)
+        task_id = kwargs.get("task_id", "?")
+        job_kind = _kind_spec(task_id, service, kind)
+        poke = kwargs.get("poke_interval")
+        if poll_interval is not None and poke is not None and float(poke) != float(poll_interval):
+            raise ValueError(f"task {task_id!r}: poll_interval={poll_interval} and poke_interval={poke} name one "
+                             "interval (between reads, poking or deferred): give one of them")
+        interval = next((float(v) for v in (poll_interval, poke) if v is not None), None)
+        if interval is None:
+            interval = ServiceProtocol(SERVICES[service]).default_poll_interval(kind)
+        kwargs["poke_interval"] = interval
         super().__init__(**kwargs)
-        job_kind = _kind_spec(self.task_id, service, kind)
         if not job_kind.pollable:
             raise ValueError(f"{SERVICES[service].title} documents no way to read {job_kind.title} jobs: "
                              "nothing to sense")
@@ -69,7 +86,7 @@ class MediaJobSensor(BaseSensorOperator):
         self.job_id = job_id
         self.conn_id = conn_id or hook_for(service).conn_id
         self.deferrable = deferrable
-        self.poll_interval = float(poll_interval or 10.0)
+        self.poll_interval = interval
         self.max_transient_failures = max_transient_failures
         self.start_from_trigger = start_from_trigger
         if start_from_trigger:
@@ -87,34 +104,32 @@ class MediaJobSensor(BaseSensorOperator):
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
-            super().execute(context)
-            return self._xcom
+            return super().execute(context)
         deadline = time.time() + float(self.timeout)
         self.defer(trigger=MediaJobTrigger(**self._trigger_kwargs(deadline)), method_name="execute_complete",
                    timeout=timedelta(seconds=float(self.timeout) + 60))
 
-    def poke(self, context: Any) -> bool:
+    def poke(self, context: Any) -> PokeReturnValue:
         try:
             with hook_for(self.service, self.conn_id).get_conn() as client:
                 job = client.get_job(self.kind, str(self.job_id))
         except MediaGenError as exc:
             if exc.transient:
                 self.log.warning("%s; will read again", exc)
-                return False
-            raise AirflowException(f"{self._where()}: {exc}") from None
+                return PokeReturnValue(is_done=False)
+            raise AirflowFailException(f"{self._where()}: {exc}") from None  # no retry can fix it
         except AirflowNotFoundException as exc:  # the connection was deleted or never made
             raise AirflowException(f"{self._where()}: cannot read connection {self.conn_id!r} to check job "
                                    f"{self.job_id} ({exc}); the job keeps running at {self.service}") from None
         self.log.info("%s %s job %s: %s%s", self.service, self.kind, job.id, job.raw_status,
                       f", stage {job.stage}" if job.stage else "")
         if not job.terminal:
-            return False
+            return PokeReturnValue(is_done=False)
         if not job.succeeded:
-            raise AirflowException(f"{self.service} {self.kind} job {job.id} failed: {job.error or job.raw_status}")
-        self._xcom = self._result(job.id, job.status.value, job.raw_status, list(job.output_urls), job.credits)
-        return True
-
-    _xcom: dict[str, Any] | None = None
+            raise AirflowFailException(f"{self._where()}: {self.service} {self.kind} job {job.id} failed: "
+                                       f"{job.error or job.raw_status}")
+        return PokeReturnValue(is_done=True, xcom_value=self._result(job.id, job.status.value, job.raw_status,
+                                                                     list(job.output_urls), job.credits))
 
     def _where(self) -> str:
         return f"{type(self).__name__} task {self.task_id!r} (connection {self.conn_id!r}, job {self.job_id})"
@@ -125,8 +140,15 @@ class MediaJobSensor(BaseSensorOperator):
         except ValueError as exc:
             raise AirflowException(str(exc)) from None
         if outcome.status != "succeeded":
-            raise AirflowException(f"{self.service} {self.kind} job {outcome.job_id}: {outcome.status}"
-                                   + (f": {outcome.message}" if outcome.message else ""))
+            message = (f"{self._where()}: {self.service} {self.kind} job {outcome.job_id}: {outcome.status}"
+                       + (f": {outcome.message}" if outcome.message else ""))
+            # As when poking: a failed job, or an error no retry can fix, fails the task at once; the
+            # sensor's own timeout is Airflow's sensor timeout (no retries either).
+            if outcome.status == "timeout":
+                raise AirflowSensorTimeout(message)
+            if outcome.status == "failed" or outcome.final:
+                raise AirflowFailException(message)
+            raise AirflowException(message)
         return self._result(outcome.job_id, outcome.status, outcome.raw_status, list(outcome.output_urls),
                             outcome.credits)
 

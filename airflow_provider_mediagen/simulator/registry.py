@@ -11,13 +11,12 @@ mistake shows up as a disagreement instead of being copied.)
 
 from __future__ import annotations
 
-import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
+
+from ..discovery import discover
 
 __all__ = ["ENTRY_POINT_GROUP", "DemoAccount", "Simulated", "registered", "simulated"]
 
@@ -70,21 +69,9 @@ def registered() -> Mapping[str, Simulated]:
     the service modules import the configuration that validates against this."""
     from . import services
 
-    found: dict[str, tuple[str, Simulated]] = {}
-    candidates: list[tuple[str, object]] = [
-        (f"{services.__name__}.{m.name}", getattr(import_module(f"{services.__name__}.{m.name}"), "SIMULATED", None))
-        for m in pkgutil.iter_modules(services.__path__)]
-    candidates += [(f"entry point {ep.name} = {ep.value}", ep.load()) for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    for origin, declared in candidates:
-        if not isinstance(declared, Simulated):
-            if origin.startswith("entry point"):
-                raise TypeError(f"{origin} ({ENTRY_POINT_GROUP}) is not a simulator registration")
-            continue
-        if declared.name in found:
-            raise ValueError(f"two simulated services named {declared.name!r}: {found[declared.name][0]} and {origin}")
-        found[declared.name] = (origin, declared)
-    ordered = sorted((s for _, s in found.values()), key=lambda s: (s.listed, s.name))
-    return {s.name: s for s in ordered}
+    found = discover(services, "SIMULATED", Simulated, ENTRY_POINT_GROUP, noun="simulated service",
+                     described="a simulator registration")
+    return {s.name: s for s in found}
 
 
 def simulated(name: str) -> Simulated:

@@ -26,6 +26,9 @@ class JobEvent(BaseModel):
     credits: float | None = None
     message: str | None = None
     elapsed: float | None = None
+    # An error no retry can fix (the service refused the key, or answered a non-transient error):
+    # the resuming task fails at once instead of spending its retries.
+    final: bool | None = None
 
     @classmethod
     def from_job(cls, job: Job, elapsed: float | None = None) -> JobEvent:

@@ -61,9 +61,9 @@ class MediaJobTrigger(BaseTrigger):
             "first_read_at": self.first_read_at,
         })
 
-    def _event(self, status: str, message: str, started: float) -> TriggerEvent:
+    def _event(self, status: str, message: str, started: float, final: bool | None = None) -> TriggerEvent:
         event = JobEvent(status=status, service=self.service, kind=self.kind, job_id=str(self.job_id),  # type: ignore[arg-type]
-                         message=message, elapsed=round(time.time() - started, 3))
+                         message=message, elapsed=round(time.time() - started, 3), final=final)
         return TriggerEvent(event.payload())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -106,10 +106,11 @@ class MediaJobTrigger(BaseTrigger):
         except AuthenticationError as exc:  # the key was rotated or revoked while the job ran
             yield self._event("error", f"{exc}: connection {self.conn_id!r} was refused while waiting for job "
                               f"{self.job_id} (was its key rotated or revoked?); the job keeps running at "
-                              f"{self.service}", started)
+                              f"{self.service}", started, final=True)
             return
         except (MediaGenError, ValueError) as exc:
-            yield self._event("error", str(exc), started)
+            yield self._event("error", str(exc), started,
+                              final=isinstance(exc, ValueError) or not getattr(exc, "transient", False))
             return
         if job is None:
             yield self._event("timeout", f"job {self.job_id} did not finish before the deadline "

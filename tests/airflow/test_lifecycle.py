@@ -87,6 +87,44 @@ def test_sensor_modes(simulator: Any) -> None:
     assert simulator.counters()["apex"]["demo"]["jobs_created"] == 1
 
 
+def test_a_sensor_of_a_failed_job_fails_without_spending_its_retries(simulator: Any, tmp_path: Path) -> None:
+    """Before: poking raised a plain AirflowException (3 tries reading the same failed job) and the
+    deferred sensor did the same on resuming."""
+    simulator.set_faults([{"service": "apex", "fault": "job_fail", "count": 1}])
+    run, tis = run_dag("mediagen_sensor_failed_job")
+    assert run.state == "failed" and tis["submit"].state == "success"
+    messages = {p.stem: p.read_text() for p in (tmp_path / "out" / "failures").glob("*.txt")}
+    for mode in ("deferrable", "poke"):
+        ti = tis[f"sense_{mode}"]
+        assert ti.state == "failed" and ti.try_number == 1, (mode, ti.state, ti.try_number)
+        assert "failed" in messages[f"sense_{mode}"] and f"'sense_{mode}'" in messages[f"sense_{mode}"], messages
+
+
+def test_a_sensor_has_one_interval_and_resumes_by_the_event_it_is_given() -> None:
+    """One interval between reads, poking or deferred (the kind's documented cadence by default); a
+    resumed sensor fails at once on a failed job or a final error, times out as a sensor, and retries
+    only what a retry can fix."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+    from airflow_provider_mediagen.client.protocol import ServiceProtocol
+    from airflow_provider_mediagen.catalog import SERVICES
+    from airflow_provider_mediagen.sensors import MediaJobSensor
+
+    documented = ServiceProtocol(SERVICES["apex"]).default_poll_interval("voice")
+    plain = MediaJobSensor(task_id="plain", service="apex", kind="voice", job_id="j1", deferrable=True)
+    assert plain.poke_interval == plain.poll_interval == documented == 2.0  # the docs' example pauses 2 s
+    poked = MediaJobSensor(task_id="poked", service="apex", kind="voice", job_id="j1", poke_interval=7)
+    assert poked.poll_interval == poked.poke_interval == 7
+    with pytest.raises(ValueError, match="task 'both': poll_interval=1 and poke_interval=2 name one interval"):
+        MediaJobSensor(task_id="both", service="apex", kind="voice", job_id="j1", poll_interval=1, poke_interval=2)
+    event = {"service": "apex", "kind": "voice", "job_id": "j1", "message": "boom"}
+    for status, final, raised in [("failed", None, AirflowFailException), ("error", True, AirflowFailException),
+                                  ("error", None, AirflowException), ("timeout", None, AirflowSensorTimeout)]:
+        with pytest.raises(raised) as caught:
+            plain.execute_complete({}, {**event, "status": status, **({"final": final} if final else {})})
+        assert type(caught.value) is raised and "j1" in str(caught.value) and "'plain'" in str(caught.value)
+
+
 def test_templated_values_are_validated_after_rendering(simulator: Any, tmp_path: Path) -> None:
     """A template that renders to a bad value fails before any request; a static bad value fails the
     parse."""

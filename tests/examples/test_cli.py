@@ -73,3 +73,22 @@ def test_the_users_own_levels_are_kept(tmp_path: Path) -> None:
     environ = {"AIRFLOW_HOME": str(home), NAMESPACE_LEVELS: "airflow.models.connection.Connection=debug"}
     quiet_connection_scheme_warning(environ)
     assert environ[NAMESPACE_LEVELS] == "airflow.models.connection.Connection=debug"
+
+
+@pytest.mark.parametrize("command", ["sim", "demo"])
+def test_without_the_sim_extra_the_command_says_which_pip_line_fixes_it(command: str) -> None:
+    """Before: ``mediagen sim`` started without ``av`` and its first video job failed, far from the cause.
+    Here ``av`` and ``pyjwt``'s module are made unimportable in the child, as if never installed."""
+    code = ("import sys; sys.modules['av'] = None; sys.modules['jwt'] = None; "
+            "from airflow_provider_mediagen.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, command, "--port", "0"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "av, pyjwt are not installed" in done.stderr and "pip install 'airflow-provider-mediagen[sim]'" in done.stderr
+    assert "READY" not in done.stdout  # nothing was started
+
+
+def test_with_the_sim_extra_nothing_is_reported_missing() -> None:
+    from airflow_provider_mediagen.extras import missing
+
+    assert missing("sim") == []

@@ -129,14 +129,22 @@ with DAG("mediagen_sensor", schedule=None, default_args=NO_RETRY, tags=["mediage
         submit >> MediaJobSensor(task_id=f"sense_{mode}", service="apex", kind="voice",
                                  job_id="{{ ti.xcom_pull('submit', key='job_id') }}", poll_interval=POLL,
                                  deferrable=mode != "poke", start_from_trigger=mode == "from_trigger",
-                                 poke_interval=0.1, timeout=60)
+                                 timeout=60)
+
+with DAG("mediagen_sensor_failed_job", schedule=None, tags=["mediagen-test"],
+         default_args={**FAILURES, "retries": 2, "retry_delay": timedelta(seconds=0)}):
+    submit = ApexVoiceOperator(task_id="submit", text="Fail me.", wait_for_completion=False)
+    for mode in ("deferrable", "poke"):
+        submit >> MediaJobSensor(task_id=f"sense_{mode}", service="apex", kind="voice",
+                                 job_id="{{ ti.xcom_pull('submit', key='job_id') }}", poll_interval=POLL,
+                                 deferrable=mode != "poke", timeout=60)
 
 with DAG("mediagen_sensor_lost_connection", schedule=None, default_args=FAILURES, tags=["mediagen-test"]):
     submit = ApexVoiceOperator(task_id="submit", text="Wait for me.", wait_for_completion=False)
     for mode in ("deferrable", "poke"):
         submit >> MediaJobSensor(task_id=f"sense_{mode}", service="apex", kind="voice", conn_id="mediagen_apex_gone",
                                  job_id="{{ ti.xcom_pull('submit', key='job_id') }}", poll_interval=POLL,
-                                 deferrable=mode != "poke", poke_interval=0.1, timeout=30)
+                                 deferrable=mode != "poke", timeout=30)
 
 with DAG("mediagen_ref_to_nothing", schedule=None, default_args={**FAILURES, "retries": 2}, tags=["mediagen-test"]):
     voice = ApexVoiceOperator(task_id="voice", text="One output only.", poll_interval=POLL)
