@@ -9,16 +9,22 @@ windows and webhook retries together and keeps their ratios.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .registry import registered, simulated
 
 
-def default_durations() -> dict[str, float]:
-    """Realistic job durations in documented seconds, before time scaling. Keys are "service.kind"."""
-    return {f"{sim.name}.{kind}": seconds for sim in registered().values() for kind, seconds in sim.durations.items()}
+@cache
+def default_durations() -> Mapping[str, float]:
+    """Realistic job durations in documented seconds, before time scaling. Keys are "service.kind".
+    Built once from the (cached) registry: every simulated job reads it."""
+    return MappingProxyType({f"{sim.name}.{kind}": seconds
+                             for sim in registered().values() for kind, seconds in sim.durations.items()})
 
 
 class AccountSpec(BaseModel):
