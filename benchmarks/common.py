@@ -46,15 +46,36 @@ def catalog_limit(service: str, cls: str) -> tuple[int, float]:
     return spec.limit, spec.window_seconds
 
 
+def paced_target(target: float, bound: float, windows: int, scale: float) -> float:
+    """A makespan target over a documented bound, widened by what the client's transit allowance adds
+    to the ``windows`` rate windows the bound waits out (``TRANSIT_SECONDS`` each, real seconds that do
+    not shrink with the time scale: 2.5 % of a 10 s window at scale 1, 25 % at scale 0.1)."""
+    from airflow_provider_mediagen.client.ratelimit import TRANSIT_SECONDS
+
+    return target * (1 + windows * TRANSIT_SECONDS / scale / bound) if bound else target
+
+
+def submit_windows(service: str, n: int) -> int:
+    """The rate windows n submissions wait out at the documented submit limit (none for FaceDub, whose
+    bound is its 2 jobs in flight)."""
+    if service == "facedub":
+        return 0
+    limit, _ = submit_limit(service)
+    return math.ceil(n / limit) - 1
+
+
 def read_interval(service: str) -> float:
     """Documented seconds between two reads when the read budget is spent exactly."""
     limit, window = catalog_limit(service, BENCH[service].read_class)
     return window / limit
 
 
+def submit_class(service: str) -> str:
+    return {"ddukddak": "all", "apex": "generation", "facedub": "create_job"}[service]
+
+
 def submit_limit(service: str) -> tuple[int, float]:
-    cls = {"ddukddak": "all", "apex": "generation", "facedub": "create_job"}[service]
-    return catalog_limit(service, cls)
+    return catalog_limit(service, submit_class(service))
 
 
 def default_poll_interval(service: str) -> float:

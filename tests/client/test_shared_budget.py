@@ -18,15 +18,16 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_mediagen.client.ratelimit import key_fingerprint
+from airflow_provider_mediagen.client.ratelimit import client_window_ms, key_fingerprint
 from airflow_provider_mediagen.client.shared_budget import bucket_name
 
 from ..conftest import start_simulator
 from airflow_provider_mediagen.demo.servers import RedisServer
 from .conftest import KEYS, requests_of
 
-#: Ddukddak allows 30 requests per 10 s; at this scale, 30 per 0.5 s: wide enough that the client's 5 %
-#: margin (25 ms) covers the scheduling jitter of three processes on a shared machine.
+#: Ddukddak allows 30 requests per 10 s; at this scale, 30 per 0.5 s (the client paces them to 0.775 s:
+#: 5 % and a transit allowance of 250 ms, which covers the scheduling jitter of three processes on a
+#: shared machine).
 SCALE = 0.05
 PROCESSES = 3
 CALLS = 60
@@ -108,7 +109,7 @@ def test_redis_killed_mid_run_fails_nothing_warns_once_and_is_used_again(simulat
         assert err.count("shared rate budget at redis://127.0.0.1") == 2, err[-3000:]  # gone, then back
         assert err.count("is unreachable") == 1 and err.count("is reachable again") == 1
     # The Redis that came back (empty: nothing persisted) holds the budget the processes spent afterwards.
-    rate_window_ms = round(10 * SCALE * 1.05 * 1000)
+    rate_window_ms = client_window_ms(10, SCALE)
     bucket = bucket_name("ddukddak", key_fingerprint(KEYS["ddukddak"]), "all", rate_window_ms)
     with Redis.from_url(redis.url) as client:
         assert client.exists(bucket) == 1
@@ -177,7 +178,7 @@ def _pollers_reads(simulator: Any, redis_url: str, share: float, triggerers: int
 def test_read_share_bounds_the_pollers_of_all_triggerers_together(simulator: Any, redis: RedisServer) -> None:
     """Two triggerers' pollers at read_share 0.5: with the shared budget they read at most half of the
     key's budget together (no read_share / N by hand); without it, each reads half, so about all of it."""
-    share, limit, window = 0.5, 30, 10 * SCALE * 1.05
+    share, limit, window = 0.5, 30, client_window_ms(10, SCALE) / 1000
     shared_reads, shared_ran = _pollers_reads(simulator, redis.url, share)
     own_reads, own_ran = _pollers_reads(simulator, "", share)
     bound = lambda ran: share * limit * (ran / window + 1)  # noqa: E731 - the bound over a run of `ran` s
