@@ -1,5 +1,6 @@
 """The mediagen command: sim (the local simulator), demo (the whole product on real Airflow), connectors
-(generate the no-code connectors), webhook (register the webhook receiver with a service).
+(generate the no-code connectors), webhook (register the webhook receiver with a service), credits (what
+generation tasks paid for).
 
 Subcommands import their module only when chosen, so ``mediagen --help`` stays instant. The first
 paragraph above is the help text, so it is plain text, not reStructuredText.
@@ -20,6 +21,7 @@ _COMMANDS = {
     "demo": ("airflow_provider_mediagen.demo", "Run the example DAGs on real Airflow against the simulator"),
     "connectors": ("airflow_provider_mediagen.connectors.cli", "Generate the no-code connectors from the catalog"),
     "webhook": ("airflow_provider_mediagen.webhooks.cli", "Register the webhook receiver with a service"),
+    "credits": ("airflow_provider_mediagen.ledger.cli", "What generation tasks paid for (from Airflow's database)"),
 }
 #: Commands that need an optional extra (checked before the command's module is imported).
 _NEEDS = {"sim": "sim", "demo": "sim"}

@@ -194,6 +194,7 @@ SERVICE = Service(
     check_endpoint="get_usage",
     usage_endpoint="get_usage",
     balance=lambda usage: float(usage["credits_remaining"]),
+    usage_plan="plan",
     max_concurrent_jobs=2,
     docs_note="At most 2 concurrent jobs per user; GET /jobs lists 50 jobs in one read.",
 )

@@ -64,7 +64,11 @@ class Job(BaseModel):
     raw_status: str
     stage: str | None = None
     output_urls: tuple[str, ...] = ()
+    # Net credits (charged less refunded), and the two as the service reports them; a refund the service
+    # does not report is None (unknown), never 0.
     credits: float | None = None
+    credits_charged: float | None = None
+    credits_refunded: float | None = None
     error: str | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
@@ -115,24 +119,27 @@ class JobShape:
                 return str(payload[name])
         return str(payload[self.id[-1]])
 
-    def _credits(self, payload: Mapping[str, Any]) -> float | None:
+    def _credits(self, payload: Mapping[str, Any]) -> tuple[float | None, float | None]:
+        """(charged, refunded). A declared refund field that is absent reads 0 (nothing refunded yet);
+        without one the refund is unknown."""
         if self.fixed_credits is not None:
-            return self.fixed_credits
-        if self.credits is None:
-            return None
-        charged = payload.get(self.credits)
-        if charged is None or self.credits_refunded is None:
-            return charged
-        return float(charged) - float(payload.get(self.credits_refunded) or 0)
+            return self.fixed_credits, None
+        charged = payload.get(self.credits) if self.credits else None
+        if charged is None:
+            return None, None
+        refunded = float(payload.get(self.credits_refunded) or 0) if self.credits_refunded else None
+        return float(charged), refunded
 
     def parse(self, service: Service, kind: str, payload: Mapping[str, Any]) -> Job:
         """The normalized job of one payload. A missing id or status, or a status the service does not
         document, raises (``KeyError`` / :class:`UnknownStatusError`): never read as success."""
         declared = service.kinds.get(kind)
+        charged, refunded = self._credits(payload)
         if declared is not None and declared.result_id is not None:
             return Job(service=service.name, kind=kind, id=str(payload[declared.result_id]),
                        status=NormalizedStatus.SUCCEEDED,
-                       raw_status=str(payload.get(self.status) or "completed"), raw=dict(payload))
+                       raw_status=str(payload.get(self.status) or "completed"), raw=dict(payload),
+                       credits=charged, credits_charged=charged, credits_refunded=refunded)
         status = service.normalize_status(payload.get(self.status))
         urls = tuple(dict.fromkeys(u for u in (payload.get(f) for f in self.outputs) if u))[:1]
         finished = next((payload[f] for f in self.finished_at if payload.get(f)), None)
@@ -148,7 +155,9 @@ class JobShape:
             raw_status=str(payload[self.status]),
             stage=payload.get(self.stage) if self.stage else None,
             output_urls=urls if status is NormalizedStatus.SUCCEEDED else (),
-            credits=self._credits(payload),
+            credits=None if charged is None else charged - (refunded or 0.0),
+            credits_charged=charged,
+            credits_refunded=refunded,
             error=payload.get(self.error) if self.error else None,
             created_at=iso_datetime(payload.get(self.created_at)) if self.created_at else None,
             finished_at=iso_datetime(finished),

@@ -234,6 +234,8 @@ class Service:
     check_endpoint: str | None = None  # cheapest read that proves a key works
     usage_endpoint: str | None = None
     balance: Callable[[Mapping[str, Any]], float] | None = None
+    # The usage answer's field naming the account's plan (the credits ledger shows it), if it has one.
+    usage_plan: str | None = None
     webhook: WebhookEnvelope | None = None
     # Endpoint that registers the account-level webhook URL (its request's only field is that URL).
     webhook_registration: str | None = None

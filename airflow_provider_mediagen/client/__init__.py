@@ -25,9 +25,11 @@ from .errors import (
     UnsupportedOperationError,
     ValidationError,
 )
+from .core import AccountStatus
 from .sync import MediaClient
 
 __all__ = [
+    "AccountStatus",
     "AsyncMediaClient",
     "AuthenticationError",
     "BadRequestError",

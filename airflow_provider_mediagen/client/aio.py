@@ -16,7 +16,7 @@ from tenacity import AsyncRetrying
 
 from ..catalog import Job, RequestModel, Service
 from . import errors, http_pool
-from .core import _MAX_REDIRECTS, ClientCore
+from .core import _MAX_REDIRECTS, AccountStatus, ClientCore
 from .downloads import DownloadBudget, DownloadSink
 from .protocol import PreparedCall
 from .uploads import open_uploads
@@ -180,6 +180,10 @@ class AsyncMediaClient(ClientCore):
 
     async def balance(self) -> float:
         return self._balance(await self.usage())
+
+    async def account(self) -> AccountStatus:
+        """Balance and plan from one usage read (the credits ledger's "accounts now")."""
+        return self._account(await self.usage())
 
     async def download(self, url: str, destination: str | os.PathLike[str] | IO[bytes] | DownloadSink, *,
                        chunk_size: int | None = None) -> int:

@@ -8,7 +8,7 @@ import os
 import ssl
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import httpx
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
@@ -52,6 +52,17 @@ def _tls_context() -> ssl.SSLContext:
 
     return ssl.create_default_context(cafile=certifi.where())
 
+
+
+class AccountStatus(NamedTuple):
+    """An account as one usage read reports it: credits left and, where the answer names it, the plan."""
+
+    balance: float
+    plan: str | None
+
+
+def _usage_data(usage: Any) -> Mapping[str, Any]:
+    return usage.model_dump(by_alias=True) if hasattr(usage, "model_dump") else usage
 
 class _BearerAuth(httpx.Auth):
     """Bearer auth whose repr never shows the key."""
@@ -217,8 +228,12 @@ class ClientCore:
 
     def _balance(self, usage: Any) -> float:
         assert self.service.balance is not None
-        data = usage.model_dump(by_alias=True) if hasattr(usage, "model_dump") else usage
-        return self.service.balance(data)
+        return self.service.balance(_usage_data(usage))
+
+    def _account(self, usage: Any) -> AccountStatus:
+        field = self.service.usage_plan
+        plan = _usage_data(usage).get(field) if field else None
+        return AccountStatus(balance=self._balance(usage), plan=None if plan is None else str(plan))
 
     def _stream_call(self, kind: str, job_id: str, token: str) -> PreparedCall:
         spec = self.service.kind(kind)

@@ -15,7 +15,7 @@ from tenacity import Retrying
 
 from ..catalog import Job, RequestModel, Service
 from . import errors
-from .core import _MAX_REDIRECTS, ClientCore
+from .core import _MAX_REDIRECTS, AccountStatus, ClientCore
 from .downloads import DownloadBudget, DownloadSink
 from .protocol import PreparedCall
 from .uploads import open_uploads
@@ -157,6 +157,10 @@ class MediaClient(ClientCore):
 
     def balance(self) -> float:
         return self._balance(self.usage())
+
+    def account(self) -> AccountStatus:
+        """Balance and plan from one usage read (the credits ledger's "accounts now")."""
+        return self._account(self.usage())
 
     # --- outputs --------------------------------------------------------------------------------
 

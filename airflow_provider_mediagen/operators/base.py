@@ -49,6 +49,7 @@ from ..triggers.events import parse_event
 from ..webhooks.feed import fetch_sync
 from ..webhooks.urls import receiver_url, states_url
 from ..job_refs import JobRef, is_job_ref
+from .credits import CreditsMixin
 from .links import MediaOutputLink
 from .outputs import destination
 from .output_location import checked_destination, checked_output_name
@@ -72,7 +73,7 @@ def _seconds(value: timedelta | float | int) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
+class MediaGenerationOperator(SubmitOnceMixin, CreditsMixin, ResultMixin, BaseOperator):
     """Submit one generation to a media service, wait for it, and hand its outputs on.
 
     Subclasses bind ``service`` and ``kind``; their request parameters are the catalog's documented
@@ -218,9 +219,14 @@ class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
         except ConnectionConfigError as exc:  # before any request; a retry would find the same connection
             raise AirflowFailException(f"{self._where()}: {exc}") from None
         except _FINAL as exc:
+            self._push_unfinished(context, self._job_id or exc.job_id)
             raise AirflowFailException(self._message(exc)) from None
         except MediaGenError as exc:
+            self._push_unfinished(context, self._job_id or exc.job_id)
             raise AirflowException(self._message(exc)) from None
+        except AirflowException:
+            self._push_unfinished(context, self._job_id)
+            raise
 
     def _message(self, exc: MediaGenError) -> str:
         job_id = self._job_id if self._job_id and self._job_id != exc.job_id else None
@@ -234,17 +240,18 @@ class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
             folder = checked_destination(self.service, self.endpoint, self.output_path)
             earlier = store.get(STATE_KEY) if store is not None else None  # a retry may find its own file
             checked_output_name(self.service, self.endpoint, self.output_name, None if earlier else folder)
+        self._estimated(request)
         with self.hook.get_conn() as client:
             job = self._reuse(client, store, request, context)
             if job is None:
                 self._guard_credits(client, request)
                 job = self._submit(client, request, store, context)
-            self._job_id = job.id
+            self._job_id, self._last_job = job.id, job
             context["ti"].xcom_push(key="job_id", value=job.id)
             quick = self.job_kind.typical_seconds <= _INLINE_CHECK_MAX_SECONDS
             if not job.terminal and self.job_kind.pollable and quick:
                 try:
-                    job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
+                    job = self._last_job = client.get_job(self.kind, job.id)  # check once: quick jobs finish inline
                 except NotFoundError:  # not readable yet (read-after-write lag): the wait reads it again
                     self.log.info("Job %s is not readable yet; waiting for it", job.id)
             if job.terminal or not self.wait_for_completion:
@@ -283,19 +290,25 @@ class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
         if outcome.status in ("timeout", "error"):
             message = (f"{self._where(outcome.job_id)}: {self.service} {self.kind} job {outcome.job_id}: "
                        f"{outcome.message}")
+            self._push_unfinished(context, outcome.job_id)
             # An error no retry can fix (a refused key, a non-transient answer) fails the task at once, as
             # it does when raised in execute; a timeout or a passing trouble may be retried.
             raise (AirflowFailException if outcome.final else AirflowException)(message)
         job = Job(service=self.service, kind=self.kind, id=outcome.job_id,
                   status=NormalizedStatus(outcome.status), raw_status=outcome.raw_status or outcome.status,
-                  stage=outcome.stage, output_urls=outcome.output_urls, credits=outcome.credits, error=outcome.message)
+                  stage=outcome.stage, output_urls=outcome.output_urls, credits=outcome.credits,
+                  credits_charged=outcome.credits_charged, credits_refunded=outcome.credits_refunded,
+                  error=outcome.message)
+        self._last_job = job
         try:
             with self.hook.get_conn() as client:
                 return self._finish(context, client, self._with_fresh_urls(client, job),
                                     context.get("task_state_store"))
         except _FINAL as exc:
+            self._push_unfinished(context, outcome.job_id)
             raise AirflowFailException(self._message(exc)) from None
         except MediaGenError as exc:
+            self._push_unfinished(context, outcome.job_id)
             raise AirflowException(self._message(exc)) from None
 
     def _with_fresh_urls(self, client: MediaClient, job: Job) -> Job:
@@ -387,6 +400,7 @@ class MediaGenerationOperator(SubmitOnceMixin, ResultMixin, BaseOperator):
         last_log = [0.0]
 
         def progress(update: Job) -> None:
+            self._last_job = update
             now = time.monotonic()
             if now - last_log[0] >= min(60.0, max(5.0, self.timeout / 20)):
                 last_log[0] = now

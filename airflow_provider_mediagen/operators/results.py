@@ -5,13 +5,14 @@ streamed to ``output_path``, asset events emitted and the small JSON result retu
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ..catalog import SERVICES, Job, NormalizedStatus
 from ..client import MediaClient
 from ..job_refs import job_refs, redacted_urls
+from ..ledger.entries import LedgerEntry
 from .links import MediaOutputLink
 from .outputs import destination, write_outputs
 from .output_location import checked_output_name
@@ -27,7 +28,11 @@ class ResultMixin:
     kind: str
     conn_id: str
 
+    if TYPE_CHECKING:  # provided by CreditsMixin
+        def _ledger_entry(self, context: Any, job: Job, status: str | None = None) -> LedgerEntry: ...
+
     def _finish(self, context: Any, client: MediaClient, job: Job, store: Any) -> dict[str, Any]:
+        entry = self._ledger_entry(context, job)  # failed or not: what the job cost goes to the ledger first
         if job.status is NormalizedStatus.FAILED:
             raise AirflowException(f"{self._where(job.id)}: {self.service} {self.kind} job {job.id} failed: "
                                    f"{job.error or job.raw_status}")
@@ -42,7 +47,7 @@ class ResultMixin:
             self.log.info("Wrote %s", ", ".join(written))
         if job.output_urls:
             MediaOutputLink.remember(self, redacted_urls(job.output_urls[:1])[0])
-        result = self._result(job, written)
+        result = self._result(job, written, entry)
         if fewer is not None and self.strict_outputs:
             # After the files were written and before the success is recorded: a retry reuses the job (no
             # second charge) and fails the same way; the files stay for whoever wants them.
@@ -81,16 +86,20 @@ class ResultMixin:
         self.log.warning("%s", message)
         return message
 
-    def _result(self, job: Job, written: list[str]) -> dict[str, Any]:
+    def _result(self, job: Job, written: list[str], entry: LedgerEntry) -> dict[str, Any]:
         return {
-            "service": self.service, "kind": self.kind, "job_id": job.id,
+            "service": self.service, "kind": self.kind, "conn_id": self.conn_id, "job_id": job.id,
             "status": job.status.value, "raw_status": job.raw_status,
             # Signed URLs are capabilities that expire: XCom keeps them masked, and references that a
             # downstream media input turns into a fresh URL when it runs (kinds that can be read back).
             "output_urls": redacted_urls(job.output_urls), "outputs": written,
             "output_refs": job_refs(self.service, self.kind, job.id, self.conn_id, len(job.output_urls))
             if self.job_kind.pollable else [],
-            "credits": job.credits, "error": job.error,
+            # Net credits, and the ledger's figures (``mediagen credits``): the catalog's estimate, what the
+            # service reports charged and refunded (None where it reports none).
+            "credits": job.credits, "credits_estimated": entry.credits_estimated,
+            "credits_charged": entry.credits_charged, "credits_refunded": entry.credits_refunded,
+            "error": job.error,
             "metadata": dict(job.metadata),
         }
 
@@ -98,8 +107,9 @@ class ResultMixin:
         events = context.get("outlet_events")
         if events is None or not self.outlets:
             return
-        extra = {k: result[k] for k in ("service", "kind", "job_id", "output_urls", "output_refs", "outputs",
-                                        "credits")}
+        extra = {k: result[k] for k in ("service", "kind", "conn_id", "job_id", "status", "output_urls", "output_refs",
+                                        "outputs", "credits", "credits_estimated", "credits_charged",
+                                        "credits_refunded")}
         for outlet in self.outlets:
             try:
                 events[outlet].extra.update(extra)

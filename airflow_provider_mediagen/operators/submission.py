@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import NEVER_EXPIRE
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -40,6 +40,10 @@ class SubmitOnceMixin:
     service: str
     kind: str
     conn_id: str
+    _estimate: float | None
+
+    if TYPE_CHECKING:  # provided by CreditsMixin (a stub here would shadow it in the operator's MRO)
+        def _carry_failed(self, store: Any, record: dict[str, Any], job: Job) -> None: ...
 
     def _reuse(self, client: MediaClient, store: Any, request: Any, context: Any) -> Job | None:
         """The job an earlier try submitted, if it can still be used; ``None`` when a new one may be
@@ -71,8 +75,11 @@ class SubmitOnceMixin:
                        raw_status=str(record.get("status") or "pending"))
         job = self._read_recorded(client, job_id, context)
         if job.status is NormalizedStatus.FAILED:
-            self.log.warning("Job %s from an earlier try failed (%s; its credits are refunded); submitting a new "
-                             "one", job_id, job.error or job.raw_status)
+            self.log.warning("Job %s from an earlier try failed (%s; %s); submitting a new one", job_id,
+                             job.error or job.raw_status, "its credits are refunded" if job.credits_refunded
+                             else "the service reports no refund of its credits"
+                             if job.credits_refunded is not None else "the service does not report refunds")
+            self._carry_failed(store, record, job)
             return None
         self.log.info("Reusing %s %s job %s (%s) submitted by an earlier try", self.service, self.kind, job_id,
                       job.raw_status)
@@ -192,7 +199,7 @@ class SubmitOnceMixin:
     def _guard_credits(self, client: MediaClient, request: Any) -> None:
         if not (self.check_credits or self.max_credits is not None):
             return
-        cost = self.endpoint.credit_cost.estimate(request) if self.endpoint.credit_cost else None
+        cost = self._estimate
         if cost is None:
             self.log.info("%s documents no cost for %s; no credit guard applied", self.service, self.kind)
             return
@@ -216,7 +223,7 @@ class SubmitOnceMixin:
     def _submit(self, client: MediaClient, request: Any, store: Any, context: Any) -> Job:
         """Record the intent, submit, record the job id. A crash anywhere in between leaves the intent,
         which the next try reconciles; an answer that cannot be read is never a reason to submit again."""
-        base = {"service": self.service, "kind": self.kind}
+        base = {"service": self.service, "kind": self.kind, "estimate": self._estimate}
         intent_at = time.time()
         intent_id = None
         field = self.endpoint.webhook_field

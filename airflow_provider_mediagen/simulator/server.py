@@ -194,6 +194,9 @@ class SimulatorServer:
     def jobs(self) -> list[dict[str, Any]]:
         return self._control("GET", "/jobs")
 
+    def accounts(self) -> list[dict[str, Any]]:
+        return self._control("GET", "/accounts")
+
     def configure(self, **changes: Any) -> dict[str, Any]:
         return self._control("POST", "/config", changes)
 

@@ -24,6 +24,8 @@ class JobEvent(BaseModel):
     stage: str | None = None
     output_urls: tuple[str, ...] = ()
     credits: float | None = None
+    credits_charged: float | None = None
+    credits_refunded: float | None = None
     message: str | None = None
     elapsed: float | None = None
     # An error no retry can fix (the service refused the key, or answered a non-transient error):
@@ -36,7 +38,8 @@ class JobEvent(BaseModel):
                    job_id=job.id, raw_status=job.raw_status, stage=job.stage,
                    # masked: the event is stored in Airflow's database; the task reads fresh ones
                    output_urls=tuple(scrub(u) for u in job.output_urls),
-                   credits=job.credits, message=job.error, elapsed=elapsed)
+                   credits=job.credits, credits_charged=job.credits_charged,
+                   credits_refunded=job.credits_refunded, message=job.error, elapsed=elapsed)
 
     def payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -228,6 +228,7 @@ SERVICE = Service(
     check_endpoint="get_usage",
     usage_endpoint="get_usage",
     balance=lambda usage: float(usage["credits"]),
+    usage_plan="plan",
     webhook=WebhookEnvelope(events={"job.completed": WebhookEvent, "job.failed": WebhookEvent}, event_field="event",
                             job_path="data"),
     webhook_registration="set_webhook",
