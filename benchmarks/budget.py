@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from .common import catalog_limit
+from .common import catalog_limit, transit_seconds
 from airflow_provider_mediagen.demo.servers import RedisServer
 from .sim import SimProcess
 
@@ -167,7 +167,7 @@ def _summary(side: str, scale: float, sim: SimProcess, account: str, start_at: f
     jobs = SUBMITTERS * jobs_each
     makespan = (max(accepted) - start_at) / scale if accepted else math.nan
     return {
-        "side": side, "scale": scale, "submitters": SUBMITTERS, "jobs": jobs, "pollers": POLLERS,
+        "side": side, "scale": scale, "transit_s": transit_seconds(), "submitters": SUBMITTERS, "jobs": jobs, "pollers": POLLERS,
         "accepted": len(accepted), "failed": len(failed), "failures": sorted(set(failed)),
         "submit_429": requests.get(SUBMIT_ENDPOINT, {}).get("429", 0),
         "read_429": requests.get("GET /api/jobs", {}).get("429", 0),

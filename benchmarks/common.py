@@ -46,13 +46,19 @@ def catalog_limit(service: str, cls: str) -> tuple[int, float]:
     return spec.limit, spec.window_seconds
 
 
-def paced_target(target: float, bound: float, windows: int, scale: float) -> float:
-    """A makespan target over a documented bound, widened by what the client's transit allowance adds
-    to the ``windows`` rate windows the bound waits out (``TRANSIT_SECONDS`` each, real seconds that do
-    not shrink with the time scale: 2.5 % of a 10 s window at scale 1, 25 % at scale 0.1)."""
+def paced_target(target: float, bound: float, windows: int, scale: float, transit_s: float) -> float:
+    """A makespan target over a documented bound, widened by what the client's transit allowance
+    (``transit_s`` real seconds per window, recorded with the row: 0 for rows measured before it existed)
+    adds to the ``windows`` rate windows the bound waits out: 2.5 % of a 10 s window at scale 1, 25 % at
+    scale 0.1."""
+    return target * (1 + windows * transit_s / scale / bound) if bound else target
+
+
+def transit_seconds() -> float:
+    """The client's transit allowance now, recorded with each row it paces."""
     from airflow_provider_mediagen.client.ratelimit import TRANSIT_SECONDS
 
-    return target * (1 + windows * TRANSIT_SECONDS / scale / bound) if bound else target
+    return TRANSIT_SECONDS
 
 
 def submit_windows(service: str, n: int) -> int:

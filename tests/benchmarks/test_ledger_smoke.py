@@ -1,0 +1,20 @@
+"""The credits ledger benchmark (``benchmarks/ledger.py``) end to end on 2,000 task instances, on SQLite and
+on a throwaway PostgreSQL: the sums the database makes (``json_each`` / ``jsonb_array_elements``) equal
+the seeded figures and the sums made in Python, whatever the grouping, and the API server's route answers
+the same (no timing assertions)."""
+
+from __future__ import annotations
+
+from benchmarks.ledger import DAGS, run_ledger
+
+
+def test_ledger_benchmark_figures_on_sqlite_and_postgresql() -> None:
+    rows = run_ledger(2_000)
+    assert [r["db"] for r in rows] == ["sqlite", "postgresql"]
+    for r in rows:
+        expected = r["expected"]
+        assert {k: r["total"][k] for k in expected} == expected, r
+        assert r["total"]["net"] == expected["charged"] - expected["refunded"]
+        assert r["groups_agree"] and r["python_agrees"], r
+        assert r["route_total"] == r["total"] and r["route_groups"] == DAGS, r
+        assert 0 < r["jobs_1d"] < expected["jobs"], r
