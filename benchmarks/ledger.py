@@ -118,20 +118,29 @@ def worker(n: int) -> dict[str, Any]:
     from airflow import settings
     from airflow.utils.session import create_session
 
-    from airflow_provider_mediagen.ledger.query import BY, ledger
+    from airflow_provider_mediagen.ledger.query import BY, ledger, overview
 
     out: dict[str, Any] = {"tis": n, "db": settings.engine.dialect.name, "seed_s": seed(n), "query_s": {}}
     since = datetime.now(timezone.utc) - timedelta(days=7, hours=1)
-    totals, out["python_s"], out["python_agrees"] = {}, {}, True
+    totals, grouped, out["python_s"], out["python_agrees"] = {}, {}, {}, True
     for by in BY:
         def query(by: str = by, in_database: bool = True) -> Any:
             with create_session() as session:
                 return ledger(session, since, by, in_database=in_database)
         out["query_s"][by], report = _median(query)
-        totals[by] = report.total.model_dump()
+        totals[by], grouped[by] = report.total.model_dump(), report.groups
         # The same sums made in Python from every entry (the path for other databases): equal, and slower.
         out["python_s"][by], python = _median(lambda by=by: query(by, in_database=False))
         out["python_agrees"] &= python.groups == report.groups and python.total == report.total
+
+    def page() -> Any:
+        with create_session() as session:
+            return overview(session, since)
+    out["overview_s"], seen = _median(page)
+    out["overview_total"] = seen.total.model_dump()
+    out["overview_agrees"] = all(seen.groups[by] == grouped[by] for by in BY)  # one pass = one query per by
+    out["notable_jobs"] = len(seen.jobs)
+    out["notable_failed"] = sum(j.status == "failed" and j.credits_refunded == PRICE for j in seen.jobs)
     out["query_1d_s"], day = _median(lambda: ledger_since(datetime.now(timezone.utc) - timedelta(days=1)))
     out["jobs_1d"] = day.total.jobs
     out["total"] = totals["dag"]

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from .entries import XCOM_KEY
 
-__all__ = ["BY", "By", "EntryRow", "Group", "Ledger", "Totals", "ledger", "read_rows", "summarize"]
+__all__ = ["BY", "By", "EntryRow", "Group", "JobLine", "Ledger", "Overview", "Totals", "ledger", "notable_jobs",
+           "overview", "read_rows"]
 
 By = Literal["day", "dag", "task", "service", "connection"]
 BY: tuple[str, ...] = get_args(By)
@@ -187,32 +188,46 @@ def read_rows(session: Any, since: datetime, until: datetime | None = None,
                            refunded=_number(entry.get("credits_refunded")))
 
 
-def summarize(rows: Iterable[EntryRow], by: str) -> tuple[list[Group], Totals, set[tuple[str, str]]]:
-    """The groups (sorted by key), the total, and the (service, conn_id) pairs seen."""
-    if by not in BY:
-        raise ValueError(f"by must be one of {', '.join(BY)}, not {by!r}")
-    sums: dict[str, _Sums] = {}
-    total = _Sums()
-    connections: set[tuple[str, str]] = set()
-    for row in rows:
-        key = row.key(by)
-        group = sums.get(key)
-        if group is None:
-            group = sums[key] = _Sums()
-        group.add(row)
-        total.add(row)
-        connections.add((row.service, row.conn_id))
-    return [Group(key=k, **sums[k].fields()) for k in sorted(sums)], Totals(**total.fields()), connections
+class JobLine(BaseModel):
+    """A failed or refunded job, with the task instance that paid for it (the page links to it)."""
+
+    at: datetime
+    dag_id: str
+    task_id: str
+    run_id: str
+    map_index: int
+    service: str
+    kind: str
+    conn_id: str
+    job_id: str
+    status: str
+    credits_estimated: float | None = None
+    credits_charged: float | None = None
+    credits_refunded: float | None = None
 
 
-def _sql_summary(session: Any, since: datetime, by: str, until: datetime | None,
-                 dag_ids: Collection[str] | None) -> tuple[list[Group], Totals, set[tuple[str, str]]] | None:
-    """The sums made by the database (SQLite's ``json_each``, PostgreSQL's ``jsonb_array_elements``): one
-    row per (group, service, connection) comes back instead of one per task. None on another database."""
+class Overview(BaseModel):
+    """Every grouping at once, from one pass (the Credits page), with the failed and refunded jobs."""
+
+    since: datetime
+    until: datetime | None = None
+    groups: dict[str, list[Group]]
+    total: Totals
+    balances: list[Balance] = []
+    jobs: list[JobLine] = []
+    jobs_limit: int
+
+
+#: (day, dag_id, task_id, service, conn_id): the finest grouping every other one is folded from.
+Part = tuple[str, str, str, str, str]
+
+
+def _json_entries(dialect: str) -> tuple[Any, Any, Any, Any] | None:
+    """(entries, field, number, day) for the database: the table-valued expansion of each XCom's list,
+    a text field of an entry, a numeric one, and the XCom's UTC day. None for other databases."""
     from airflow.models.xcom import XComModel as X
-    from sqlalchemy import Float, String, case, cast, column, func, literal_column, select
+    from sqlalchemy import Float, String, cast, column, func, literal_column
 
-    dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # A pushed value is stored as a JSON string holding the list's JSON: '$' unwraps it (and leaves a
         # list stored as such alone).
@@ -221,9 +236,6 @@ def _sql_summary(session: Any, since: datetime, by: str, until: datetime | None,
 
         def field(name: str) -> Any:
             return func.json_extract(entries.c.value, f"$.{name}")
-
-        def number(name: str) -> Any:
-            return cast(field(name), Float)
 
         day = func.date(X.timestamp)
     elif dialect == "postgresql":
@@ -235,20 +247,44 @@ def _sql_summary(session: Any, since: datetime, by: str, until: datetime | None,
         def field(name: str) -> Any:
             return entries.c.value.op("->>")(literal_column(f"'{name}'"))
 
-        def number(name: str) -> Any:
-            return cast(field(name), Float)
-
         day = func.to_char(func.timezone("UTC", X.timestamp), "YYYY-MM-DD")
     else:
         return None
-    key = {"day": day, "dag": X.dag_id, "task": X.dag_id + "." + X.task_id, "service": field("service"),
-           "connection": field("conn_id")}[by]
-    status, estimated, charged, refunded = field("status"), number("credits_estimated"), number(
-        "credits_charged"), number("credits_refunded")
+
+    def number(name: str) -> Any:
+        return cast(field(name), Float)
+
+    return entries, field, number, day
+
+
+def _filtered(stmt: Any, since: datetime, until: datetime | None, dag_ids: Collection[str] | None) -> Any:
+    from airflow.models.xcom import XComModel as X
+
+    stmt = stmt.where(X.key == XCOM_KEY, X.timestamp >= since)
+    if until is not None:
+        stmt = stmt.where(X.timestamp < until)
+    if dag_ids is not None:
+        stmt = stmt.where(X.dag_id.in_(sorted(dag_ids)))
+    return stmt
+
+
+def _sql_parts(session: Any, since: datetime, until: datetime | None,
+               dag_ids: Collection[str] | None) -> dict[Part, _Sums] | None:
+    """The sums made by the database (SQLite's ``json_each``, PostgreSQL's ``jsonb_array_elements``), one
+    row per (day, DAG, task, service, connection) instead of one per entry. None on another database."""
+    from airflow.models.xcom import XComModel as X
+    from sqlalchemy import case, func, literal_column, select
+
+    found = _json_entries(session.get_bind().dialect.name)
+    if found is None:
+        return None
+    entries, field, number, day = found
+    status, estimated, charged, refunded = (field("status"), number("credits_estimated"),
+                                            number("credits_charged"), number("credits_refunded"))
     failed = status == "failed"
-    stmt = (
-        select(key.label("k"), field("service").label("service"), field("conn_id").label("conn_id"),
-               func.count().label("jobs"),
+    stmt = _filtered(
+        select(day.label("day"), X.dag_id, X.task_id, field("service").label("service"),
+               field("conn_id").label("conn_id"), func.count().label("jobs"),
                func.sum(case((failed, 1), else_=0)).label("failed"),
                func.sum(estimated).label("estimated"), func.count(estimated).label("n_estimated"),
                func.sum(charged).label("charged"), func.count(charged).label("n_charged"),
@@ -256,26 +292,58 @@ def _sql_summary(session: Any, since: datetime, by: str, until: datetime | None,
                func.sum(case((estimated.is_not(None) & charged.is_not(None), charged - estimated),
                              else_=0.0)).label("gap"),
                func.sum(case((failed & refunded.is_(None), 1), else_=0)).label("unreported"))
-        .select_from(X).join(entries, literal_column("1") == 1)
-        .where(X.key == XCOM_KEY, X.timestamp >= since)
-        .group_by(literal_column("k"), literal_column("service"), literal_column("conn_id"))
-    )
-    if until is not None:
-        stmt = stmt.where(X.timestamp < until)
-    if dag_ids is not None:
-        stmt = stmt.where(X.dag_id.in_(sorted(dag_ids)))
-    sums: dict[str, _Sums] = {}
-    total = _Sums()
-    connections: set[tuple[str, str]] = set()
+        .select_from(X).join(entries, literal_column("1") == 1), since, until, dag_ids,
+    ).group_by(literal_column("day"), X.dag_id, X.task_id, literal_column("service"), literal_column("conn_id"))
+    parts: dict[Part, _Sums] = {}
     for row in session.execute(stmt):
-        part = _Sums(jobs=row.jobs, failed=int(row.failed or 0), estimated=float(row.estimated or 0.0),
-                     charged=float(row.charged or 0.0), refunded=float(row.refunded or 0.0),
-                     estimate_gap=float(row.gap or 0.0), without_estimate=row.jobs - row.n_estimated,
-                     without_charge=row.jobs - row.n_charged, failed_refund_unreported=int(row.unreported or 0))
-        for target in (sums.setdefault(str(row.k), _Sums()), total):
-            target.merge(part)
-        connections.add((str(row.service), str(row.conn_id)))
-    return [Group(key=k, **sums[k].fields()) for k in sorted(sums)], Totals(**total.fields()), connections
+        parts[(str(row.day), row.dag_id, row.task_id, str(row.service), str(row.conn_id))] = _Sums(
+            jobs=row.jobs, failed=int(row.failed or 0), estimated=float(row.estimated or 0.0),
+            charged=float(row.charged or 0.0), refunded=float(row.refunded or 0.0),
+            estimate_gap=float(row.gap or 0.0), without_estimate=row.jobs - row.n_estimated,
+            without_charge=row.jobs - row.n_charged, failed_refund_unreported=int(row.unreported or 0))
+    return parts
+
+
+def _python_parts(rows: Iterable[EntryRow]) -> dict[Part, _Sums]:
+    parts: dict[Part, _Sums] = {}
+    for row in rows:
+        key = (row.day, row.dag_id, row.task_id, row.service, row.conn_id)
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = _Sums()
+        part.add(row)
+    return parts
+
+
+_KEY_OF = {"day": lambda p: p[0], "dag": lambda p: p[1], "task": lambda p: f"{p[1]}.{p[2]}",
+           "service": lambda p: p[3], "connection": lambda p: p[4]}
+
+
+def _fold(parts: dict[Part, _Sums], by: str) -> list[Group]:
+    sums: dict[str, _Sums] = {}
+    key_of = _KEY_OF[by]
+    for part, part_sums in parts.items():
+        sums.setdefault(key_of(part), _Sums()).merge(part_sums)
+    return [Group(key=k, **sums[k].fields()) for k in sorted(sums)]
+
+
+def _parts(session: Any, since: datetime, until: datetime | None, dag_ids: Collection[str] | None,
+           in_database: bool) -> dict[Part, _Sums]:
+    if dag_ids is not None and not dag_ids:
+        return {}
+    parts = _sql_parts(session, since, until, dag_ids) if in_database else None
+    return parts if parts is not None else _python_parts(read_rows(session, since, until, dag_ids))
+
+
+def _total(parts: dict[Part, _Sums]) -> Totals:
+    total = _Sums()
+    for part_sums in parts.values():
+        total.merge(part_sums)
+    return Totals(**total.fields())
+
+
+def _connections(parts: dict[Part, _Sums]) -> set[tuple[str, str]]:
+    return {(p[3], p[4]) for p in parts}
 
 
 def ledger(session: Any, since: datetime, by: str = "day", until: datetime | None = None,
@@ -287,11 +355,48 @@ def ledger(session: Any, since: datetime, by: str = "day", until: datetime | Non
     that; the benchmark checks the two agree)."""
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}, not {by!r}")
-    summary = None
-    if in_database and (dag_ids is None or dag_ids):
-        summary = _sql_summary(session, since, by, until, dag_ids)
-    if summary is None:
-        summary = summarize(read_rows(session, since, until, dag_ids), by)
-    groups, total, connections = summary
-    return Ledger(since=since, until=until, by=by, groups=groups, total=total,
-                  balances=read_balances(connections) if read_balances else [])
+    parts = _parts(session, since, until, dag_ids, in_database)
+    return Ledger(since=since, until=until, by=by, groups=_fold(parts, by), total=_total(parts),
+                  balances=read_balances(_connections(parts)) if read_balances else [])
+
+
+def notable_jobs(session: Any, since: datetime, until: datetime | None = None,
+                 dag_ids: Collection[str] | None = None, limit: int = 500) -> list[JobLine]:
+    """The newest failed or refunded jobs (at most ``limit``), each with its task instance."""
+    from airflow.models.xcom import XComModel as X
+    from sqlalchemy import literal_column, or_, select
+
+    if dag_ids is not None and not dag_ids:
+        return []
+    found = _json_entries(session.get_bind().dialect.name)
+    if found is None:
+        rows = [r for r in read_rows(session, since, until, dag_ids) if r.status == "failed" or (r.refunded or 0) > 0]
+        return [JobLine(at=datetime.fromisoformat(r.day).replace(tzinfo=timezone.utc), dag_id=r.dag_id,
+                        task_id=r.task_id, run_id=r.run_id, map_index=r.map_index, service=r.service, kind=r.kind,
+                        conn_id=r.conn_id, job_id=r.job_id, status=r.status, credits_estimated=r.estimated,
+                        credits_charged=r.charged, credits_refunded=r.refunded) for r in rows[-limit:]][::-1]
+    entries, field, number, _ = found
+    stmt = _filtered(
+        select(X.timestamp, X.dag_id, X.task_id, X.run_id, X.map_index, field("service"), field("kind"),
+               field("conn_id"), field("job_id"), field("status"), number("credits_estimated"),
+               number("credits_charged"), number("credits_refunded"))
+        .select_from(X).join(entries, literal_column("1") == 1), since, until, dag_ids,
+    ).where(or_(field("status") == "failed", number("credits_refunded") > 0)).order_by(X.timestamp.desc()).limit(limit)
+    out = []
+    for (at, dag_id, task_id, run_id, map_index, service, kind, conn_id, job_id, status, estimated, charged,
+         refunded) in session.execute(stmt):
+        out.append(JobLine(at=at if at.tzinfo else at.replace(tzinfo=timezone.utc), dag_id=dag_id, task_id=task_id,
+                           run_id=run_id, map_index=map_index, service=str(service), kind=str(kind),
+                           conn_id=str(conn_id), job_id=str(job_id), status=str(status),
+                           credits_estimated=estimated, credits_charged=charged, credits_refunded=refunded))
+    return out
+
+
+def overview(session: Any, since: datetime, until: datetime | None = None, dag_ids: Collection[str] | None = None,
+             read_balances: Callable[[set[tuple[str, str]]], list[Balance]] | None = None,
+             jobs_limit: int = 500) -> Overview:
+    """Every grouping from one pass, the failed and refunded jobs, and the balances (the Credits page)."""
+    parts = _parts(session, since, until, dag_ids, True)
+    return Overview(since=since, until=until, groups={by: _fold(parts, by) for by in BY}, total=_total(parts),
+                    balances=read_balances(_connections(parts)) if read_balances else [],
+                    jobs=notable_jobs(session, since, until, dag_ids, jobs_limit), jobs_limit=jobs_limit)

@@ -18,3 +18,6 @@ def test_ledger_benchmark_figures_on_sqlite_and_postgresql() -> None:
         assert r["groups_agree"] and r["python_agrees"], r
         assert r["route_total"] == r["total"] and r["route_groups"] == DAGS, r
         assert 0 < r["jobs_1d"] < expected["jobs"], r
+        # The Credits page's one pass: every grouping sums to the same total; the failed, refunded jobs listed.
+        assert r["overview_total"] == r["total"] and r["overview_agrees"], r
+        assert r["notable_jobs"] == r["notable_failed"] == expected["failed"], r
