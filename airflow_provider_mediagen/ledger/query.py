@@ -1,11 +1,11 @@
-"""The ledger query: the entries generation tasks pushed (XCom :data:`.entries.XCOM_KEY`), with their task
-instances, summed per day, DAG, task, service or connection.
+"""The ledger query: the entries generation tasks pushed (XCom :data:`.entries.XCOM_KEY`), summed per
+day, DAG, task, service or connection.
 
-One SELECT over the XCom table's key index and the task instances' unique index, in any database Airflow
-supports (the value column is JSON on SQLite and JSONB on PostgreSQL; both come back as Python values,
-or as JSON text when a worker stored it serialized). The sums are made here, not in SQL, so the one
-query is the same on every database and an entry a newer provider wrote (fields this one does not know)
-is still read. Filtering by DAG (``dag_ids``) is how the API server applies a user's permissions."""
+The database makes the sums where it can (SQLite's ``json_each``, PostgreSQL's ``jsonb_array_elements``):
+one row per (day, DAG, task, service, connection) comes back, and every grouping is folded from those
+(the Credits page asks for all of them at once). On another database, or with ``in_database=False``,
+the same sums are made here from every entry (the benchmark checks the two agree). Filtering by DAG
+(``dag_ids``) is how the API server applies a user's permissions."""
 
 from __future__ import annotations
 
@@ -118,6 +118,8 @@ class Totals(BaseModel):
 
 class Group(Totals):
     key: str
+    dag_id: str | None = None  # grouped by DAG or task
+    task_id: str | None = None  # grouped by task
 
 
 class Balance(BaseModel):
@@ -321,10 +323,14 @@ _KEY_OF = {"day": lambda p: p[0], "dag": lambda p: p[1], "task": lambda p: f"{p[
 
 def _fold(parts: dict[Part, _Sums], by: str) -> list[Group]:
     sums: dict[str, _Sums] = {}
+    ids: dict[str, dict[str, str]] = {}  # a DAG's or task's group names them apart (ids may hold dots)
     key_of = _KEY_OF[by]
     for part, part_sums in parts.items():
-        sums.setdefault(key_of(part), _Sums()).merge(part_sums)
-    return [Group(key=k, **sums[k].fields()) for k in sorted(sums)]
+        key = key_of(part)
+        sums.setdefault(key, _Sums()).merge(part_sums)
+        if by in ("dag", "task"):
+            ids[key] = {"dag_id": part[1]} | ({"task_id": part[2]} if by == "task" else {})
+    return [Group(key=k, **ids.get(k, {}), **sums[k].fields()) for k in sorted(sums)]
 
 
 def _parts(session: Any, since: datetime, until: datetime | None, dag_ids: Collection[str] | None,

@@ -26,6 +26,7 @@ from .test_credits_ledger import CONNS, run_three
 from .test_credits_route import api_server, token  # noqa: F401 - the module's API server fixture
 
 CHROMIUM = "/usr/bin/chromium"
+DAGS = ("money_apex_worker", "money_facedub_deferrable", "money_ddukddak_worker")  # run_three's
 # Loopback only: nothing resolves (IP literals still work), no background traffic (tests/system/chromium.py).
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
@@ -121,6 +122,15 @@ def test_the_page_shows_what_the_simulator_recorded(simulator: Any, api_server: 
         assert sum(v for f, v in bars if f == "charged") == charged
         assert sum(v for f, v in bars if f == "refunded") == refunded
 
+        # Each DAG's and task's row links to its page in the UI; charged against the docs' estimate.
+        links = page.eval_on_selector_all("#groups tbody a", "as => as.map(a => a.getAttribute('href'))")
+        assert sorted(links) == sorted(f"/dags/{d}" for d in DAGS), links
+        assert page.eval_on_selector_all("#groups tbody tr", "rs => rs.map(r => r.cells[5].textContent)") == \
+            ["0"] * len(DAGS)  # every job cost what the docs say
+        page.click('#tabs [data-by="task"]')
+        links = page.eval_on_selector_all("#groups tbody a", "as => as.map(a => a.getAttribute('href'))")
+        assert f"/dags/{ONE_DAG}/tasks/image" in links, links
+
         page.click('#tabs [data-by="service"]')
         rows = page.eval_on_selector_all("#groups tbody tr", "rs => rs.map(r => r.dataset.key)")
         assert sorted(rows) == sorted(CONNS)
@@ -177,11 +187,15 @@ def test_the_ui_lists_the_page_under_browse_and_shows_it_in_its_frame(api_server
 
     with chromium() as browser:
         context = signed_in(browser, api_server, "admin")
+        # The UI in dark mode (next-themes keeps the choice under "theme"): the page in its frame follows.
+        context.add_init_script("window.localStorage.setItem('theme', 'dark')")
         page = context.new_page()
         page.goto(f"{api_server}/plugin/{view['url_route']}")
         frame = page.frame_locator("iframe")
         frame.locator("body[data-loaded=true]").wait_for(timeout=120_000)
         assert frame.locator("h1").text_content() == "Credits"
+        assert page.evaluate("document.documentElement.classList.contains('dark')")
+        assert "dark" in (frame.locator("html").get_attribute("class") or "")
         # A period the ledger cannot read is said on the page, with the server's reason.
         page.goto(f"{api_server}/mediagen/credits/page?since=last%20tuesday")
         page.wait_for_selector("#status.error", timeout=60_000)
