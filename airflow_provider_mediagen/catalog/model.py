@@ -117,6 +117,10 @@ class FileRule:
 _PATH_PARAM = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+#: Request fields that hold a generation's prompt or script, wherever an endpoint has them.
+PROMPT_FIELD_NAMES = ("prompt", "negative_prompt", "script", "text", "system_prompt")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One documented endpoint.
@@ -149,6 +153,16 @@ class Endpoint:
     webhook_field: str | None = None
     files: tuple[FileRule, ...] = ()
     description: str = ""
+    # The request fields holding the text a generation is made from (lineage reports their hash). None:
+    # the request's fields named as in PROMPT_FIELD_NAMES.
+    prompts: tuple[str, ...] | None = None
+
+    @property
+    def prompt_fields(self) -> tuple[str, ...]:
+        if self.prompts is not None:
+            return self.prompts
+        names = self.request.model_fields if self.request is not None else {}
+        return tuple(n for n in PROMPT_FIELD_NAMES if n in names)
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dags", default=str(REPO_EXAMPLES), help="folder of the example DAGs")
     parser.add_argument("--parallelism", type=int, default=4, help="LocalExecutor task slots (default 4)")
     parser.add_argument("--plain", action="store_true", help="print state changes instead of a live display")
+    parser.add_argument("--keep-running", action="store_true",
+                        help="leave Airflow and the simulator up when the examples are done (the UI and its Credits "
+                             "page, linked from the gallery) until Ctrl-C")
     parser.add_argument("--production", action="store_true",
                         help="the production shape: PostgreSQL, Redis, CeleryExecutor with 2 workers, 2 triggerers, "
                              "2 API servers behind a balancer (needs PostgreSQL 15's binaries and redis-server)")
@@ -197,10 +200,15 @@ class Demo:
                                               durations=job_durations(self.args.time_scale, self.args.min_job_seconds)))
         try:
             if plain:
-                return self._run(sim, None)
+                status = self._run(sim, None)
+                self.keep_running()
+                return status
             with Live(_View(self.watch), console=self.console, refresh_per_second=4, transient=False) as live:
                 self.live = live
-                return self._run(sim, None)
+                status = self._run(sim, None)
+            self.live = None
+            self.keep_running()
+            return status
         finally:
             self.live = None
             stack = getattr(self, "stack", None)
@@ -350,15 +358,50 @@ class Demo:
         summary = [(f"Example 4: {processed} product photo(s) post-processed by "
                     f"{len(runs.get('mediagen_media_postprocess', []))} asset-triggered run(s)"),
                    f"Wall time {time.monotonic() - self.watch.started:.0f} s on real Airflow (LocalExecutor, SQLite)"]
+        ledger = self._ledger()
+        if ledger:
+            summary.append(ledger)
+        page = f"{self.stack.base_url}/mediagen/credits/page?since=1d"
+        note = ("(Airflow's Browse menu; it stays up while this demo runs with --keep-running)"
+                if not self.args.keep_running else "(Airflow's Browse menu)")
         gallery = write_gallery(self.out / "gallery.html", items, sections={d: text for d, (_, text) in EXAMPLES.items()},
-                                summary=summary)
+                                summary=summary, links=[("Credits page", page, note)])
         self._print_summary(items, gallery, processed)
+        if ledger:
+            self.console.print(ledger + f"  (Credits page: {page})")
         bad_runs = [d for d, rs in runs.items() for r in rs if r["state"] != "success"]
         if bad_runs or failures:
             self.console.print(f"[red]Some runs failed: {', '.join(bad_runs) or 'tasks'}[/red]; logs in "
                                f"{self.home / 'logs'}")
             return 1
         return 0
+
+    def _ledger(self) -> str | None:
+        """The credits ledger of the runs, as the Credits page reads it from the API server."""
+        try:
+            answer = self.stack.http.get("/mediagen/credits/overview", params={"since": "1d"},
+                                         headers={"Authorization": f"Bearer {self.stack.token()}"})
+            answer.raise_for_status()
+            total = answer.json()["total"]
+        except Exception as exc:  # noqa: BLE001 - the gallery is still written
+            self.console.print(f"[yellow]The credits ledger could not be read: {str(exc)[:200]}[/yellow]")
+            return None
+        return (f"Credits ledger: {total['charged']:g} charged, {total['refunded']:g} refunded "
+                f"({total['jobs']} jobs, {total['failed']} failed)")
+
+    def keep_running(self) -> None:
+        """Leave Airflow up (the UI, the Credits page) until Ctrl-C, then stop as usual."""
+        stack = getattr(self, "stack", None)
+        if stack is None or not self.args.keep_running:
+            return
+        self.console.print(f"Airflow UI: [bold]{stack.base_url}[/bold]  (Browse > Credits: "
+                           f"{stack.base_url}/mediagen/credits/page); Ctrl-C stops everything")
+        try:
+            while True:
+                stack.check_alive()
+                time.sleep(2.0)
+        except KeyboardInterrupt:
+            pass
 
     def _print_summary(self, items: Iterable[GalleryItem], gallery: Path, processed: int) -> None:
         from rich.table import Table

@@ -42,6 +42,8 @@ class ConnectionSettings:
     previous_webhook_secret_until: float = 0.0
     #: Redis holding one rate budget per key for every process (it may hold a password: a Secret)
     rate_limit_url: Secret | None = None
+    #: OpenLineage events may carry the prompt text itself (else only its SHA-256)
+    lineage_prompt_text: bool = False
 
     def client_options(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "time_scale": self.time_scale,
@@ -89,6 +91,7 @@ def settings_from_connection(service: str, conn: Any) -> ConnectionSettings:
         webhook_internal_url=(str(extra["webhook_internal_url"]).rstrip("/")
                               if extra.get("webhook_internal_url") else None),
         require_signature=str(extra.get("require_signature", "")).lower() in ("1", "true", "yes"),
+        lineage_prompt_text=str(extra.get("lineage_prompt_text", "")).lower() in ("1", "true", "yes"),
         read_share=_read_share(conn.conn_id, extra.get("read_share")),
         rate_limit_url=_rate_limit_url(conn.conn_id, extra.get("rate_limit_url")),
         **_previous_secret(conn.conn_id, extra),

@@ -54,6 +54,7 @@ from .links import MediaOutputLink
 from .outputs import destination
 from .output_location import checked_destination, checked_output_name
 from .results import ResultMixin
+from .lineage import LineageMixin
 from .submission import STATE_KEY, SubmitOnceMixin
 from .validation import is_dynamic, parameter_error, reject, validate_rendered, validate_static
 
@@ -73,7 +74,7 @@ def _seconds(value: timedelta | float | int) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class MediaGenerationOperator(SubmitOnceMixin, CreditsMixin, ResultMixin, BaseOperator):
+class MediaGenerationOperator(SubmitOnceMixin, CreditsMixin, LineageMixin, ResultMixin, BaseOperator):
     """Submit one generation to a media service, wait for it, and hand its outputs on.
 
     Subclasses bind ``service`` and ``kind``; their request parameters are the catalog's documented

@@ -27,6 +27,7 @@ class CreditsMixin:
     _estimate: float | None = None  # the catalog's estimate for this try's request
     _last_job: Job | None = None  # the job as last seen in this try (its status and charge so far)
     _ledger_pushed: bool = False  # this try pushed its entries (a later failure must not replace them)
+    _last_entry: LedgerEntry | None = None  # this try's job's entry, as pushed (lineage reports its figures)
 
     def _estimated(self, request: Any) -> float | None:
         """The documented cost of ``request`` (None where the docs give none); kept for the ledger."""
@@ -65,6 +66,7 @@ class CreditsMixin:
         if entries:
             context["ti"].xcom_push(key=XCOM_KEY, value=entries)
         self._ledger_pushed = True
+        self._last_entry = entry
 
     def _ledger_entry(self, context: Any, job: Job, status: str | None = None) -> LedgerEntry:
         entry = LedgerEntry.of(job, self.conn_id, self._estimate_of(context.get("task_state_store")), status)

@@ -45,6 +45,7 @@ class ResultMixin:
             written = write_outputs(client, job, self.job_kind, destination(self.output_path), refresh=refresh,
                                     stem=checked_output_name(self.service, self.endpoint, self.output_name))
             self.log.info("Wrote %s", ", ".join(written))
+        self._written = written  # for the lineage of this try (operators/lineage.py)
         if job.output_urls:
             MediaOutputLink.remember(self, redacted_urls(job.output_urls[:1])[0])
         result = self._result(job, written, entry)

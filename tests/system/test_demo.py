@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,6 +79,19 @@ def test_gallery_shows_every_output_with_its_job(demo: tuple[Path, str, float]) 
         assert page.count(f"<th>{label}</th>") == 4 + 3 + 3 + 3 + 8  # one card per task (8 thumbnails)
     assert page.count('class="card stopped"') == 4
     assert "must stay in reserve; nothing was submitted" in page
+
+
+def test_gallery_links_the_credits_page_and_the_ledger_matches_it(demo: tuple[Path, str, float]) -> None:
+    out, output, _ = demo
+    page = (out / "gallery.html").read_text()
+    assert re.search(r'<a href="http://127\.0\.0\.1:\d+/mediagen/credits/page\?since=1d" data-link="Credits page">',
+                     page), page[:3000]
+    # The ledger, read from the demo's API server as the Credits page reads it, charged what the gallery's
+    # jobs cost (the guard's stopped tasks submitted nothing; no job of the demo fails).
+    [made] = re.findall(r"(\d+) files from (\d+) jobs, ([\d.]+) credits", page)
+    [ledger] = re.findall(r"Credits ledger: ([\d.]+) charged, ([\d.]+) refunded \((\d+) jobs, (\d+) failed\)", page)
+    assert (float(ledger[0]), ledger[1], ledger[2], ledger[3]) == (float(made[2]), "0", made[1], "0"), (made, ledger)
+    assert "Credits ledger:" in output
 
 
 def test_gallery_media_load_in_headless_chromium(demo: tuple[Path, str, float]) -> None:
