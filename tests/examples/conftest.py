@@ -82,3 +82,16 @@ def xcom(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
         row = session.query(XComModel).filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id,
                                                  map_index=map_index, key="return_value").one()
         return XComModel.deserialize_value(row)
+
+
+RUN_IN_SUBPROCESS = ("import sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
+                     "bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)\n"
+                     "print('RUN STATE', bag.dags[sys.argv[2]].test().state)\n")
+
+
+def run_dag_in_subprocess(dag_id: str, env: dict[str, str] | None = None) -> None:
+    """``dag.test()`` one example in a fresh interpreter (as a worker runs tasks: what it wrote is
+    committed when it exits, and it starts with its own configuration); asserts the run succeeded."""
+    done = subprocess.run([sys.executable, "-c", RUN_IN_SUBPROCESS, str(EXAMPLES), dag_id], capture_output=True,
+                          text=True, env=os.environ.copy() if env is None else env, timeout=600)
+    assert "RUN STATE success" in done.stdout, (dag_id, (done.stdout + done.stderr)[-5000:])

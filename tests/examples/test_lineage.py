@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +17,9 @@ import jsonschema
 import pytest
 
 from ..conftest import ROOT
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, run_dag_in_subprocess
 
 pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is part of [test]")
-
-RUN = ("import sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
-       "bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)\n"
-       "run = bag.dags[sys.argv[2]].test()\nprint('RUN STATE', run.state)\n")
-
 
 def run_with_lineage(dag_id: str, events_file: Path, **extra_env: str) -> list[dict[str, Any]]:
     env = os.environ | {
@@ -35,9 +28,7 @@ def run_with_lineage(dag_id: str, events_file: Path, **extra_env: str) -> list[d
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "mediagen-test",
         **extra_env,
     }
-    done = subprocess.run([sys.executable, "-c", RUN, str(EXAMPLES), dag_id], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert "RUN STATE success" in done.stdout, (done.stdout + done.stderr)[-5000:]
+    run_dag_in_subprocess(dag_id, env)
     return [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
 
 
