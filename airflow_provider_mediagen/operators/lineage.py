@@ -9,7 +9,7 @@ here is imported.
 What is reported, and what never is:
 - inputs: every media the request named: an http(s) URL as a dataset of its host and path (its query,
   where signatures live, and any user info are dropped), an uploaded file by its storage location, an
-  upstream job's output reference (``mediagen://apex/voice/<job>?output=0``) as that job's output
+  upstream job's output reference (``mediagen://<service>/<kind>/<job>?output=0``) as that job's output
   dataset, the one the upstream task reported as an output; the request's webhook URL is not an input;
 - outputs: each file written under ``output_path`` (namespace from its ObjectStoragePath: ``file``,
   ``s3://bucket``...), and each of the job's outputs as ``mediagen://<service>`` ``<kind>/<job>/<i>``;

@@ -168,6 +168,18 @@ def _trigger_logs(stack: AirflowStack, run_id: str) -> dict[str, set[str]]:
 
 
 @pytest.mark.timeout(1800)
+def _submission_cut_off(stack: Any, ti: dict[str, Any]) -> bool:
+    """The task failed because its earlier try's submission got no recorded answer (the worker died
+    during it) and the job list could not say which job it made: the operator's own message, read from
+    the failed try's log through the REST API."""
+    answer = stack.http.get(
+        f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/logs/"
+        f"{ti['try_number']}", params={"map_index": ti["map_index"], "full_content": True},
+        headers={"Authorization": f"Bearer {stack.token()}", "Accept": "application/json"})
+    return ti["state"] == "failed" and "no answer was recorded" in answer.text and \
+        "Nothing was submitted again" in answer.text
+
+
 def test_full_size_with_a_triggerer_and_a_worker_killed(production: Production) -> None:
     """200 Apex images on one key, 20 Ddukddak template videos (webhook-only), 4 FaceDub cuts; one
     triggerer SIGKILLed mid-wait, then one Celery worker SIGKILLed while it runs a task; neither restarted."""
@@ -214,11 +226,20 @@ def test_full_size_with_a_triggerer_and_a_worker_killed(production: Production) 
     sampler.stop.set()
     sampler.join(10)
     tis = stack.task_instances(DAG_ID, run_id)
-    failed = {(t["task_id"], t["map_index"]): t["state"] for t in tis if t["state"] != "success"}
-    assert run["state"] == "success" and not failed, failed
+    failed = {(t["task_id"], t["map_index"]): t for t in tis if t["state"] != "success"}
+    # A worker killed while a task's submission was in flight leaves a job the service may or may not have
+    # made, and (for these kinds) no way to tell which listed job it is: the retry then fails, says so,
+    # and submits nothing (the submit-once rule). Only such tasks may fail; any other failure fails the test.
+    interrupted = {key for key, ti in failed.items() if _submission_cut_off(stack, ti)}
+    assert set(failed) == interrupted, {k: t["state"] for k, t in failed.items() if k not in interrupted}
+    assert run["state"] == ("success" if not failed else "failed"), run
     assert {service: sum(1 for t in tis if t["task_id"] == service) for service in counts} == counts
-    # Exactly one job per task, whatever died: counted by the service.
-    assert {k: v - before.get(k, 0) for k, v in _jobs_created(sim).items()} == counts
+    # Never more than one job per task, whatever died, counted by the service; exactly one except where a
+    # cut-off submission never reached it.
+    created = {k: v - before.get(k, 0) for k, v in _jobs_created(sim).items()}
+    for service, wanted in counts.items():
+        cut = sum(1 for task_id, _ in interrupted if task_id == service)
+        assert wanted - cut <= created.get(service, 0) <= wanted, (service, created, interrupted)
     answers = _answers(sim)
     too_many = {s: answers[s].get("429", 0) - answers_before.get(s, {}).get("429", 0) for s in answers}
     assert not any(too_many.values()), too_many  # 0 429s: both workers and both triggerers on one budget
@@ -233,6 +254,7 @@ def test_full_size_with_a_triggerer_and_a_worker_killed(production: Production) 
     # Not asserted: whether the killed worker's task needed a retry (it may finish or defer as the SIGKILL
     # lands: in one run none did); the counts above must hold either way.
     retried = sum(1 for t in tis if t["try_number"] > 1)
-    print(f"production: {len(tis)} tasks ({retried} retried), {len(moved)} waits moved after the triggerer kill at "
+    print(f"production: {len(tis)} tasks ({retried} retried, {len(interrupted)} cut off mid-submission by the "
+          f"worker kill), {len(moved)} waits moved after the triggerer kill at "
           f"{killed_triggerer_at:.0f}, reads per window max {max(sampler.per_window())} / {read_limit}, "
           f"balancer {dict(production.balancer.counts)}")
