@@ -21,7 +21,8 @@ Kinds of fault and where they act:
   counted; counted as status ``"0"`` like ``drop`` and as ``responses_lost``), ``unknown_status``
   (the job's ``status`` in a JSON answer becomes ``value``, default ``"accepted"``: the job of a
   submit or single-job answer, or exactly one item of a list answer, the first non-terminal one,
-  else the first; through Apex's ``data`` envelope; a JSON answer without a job status is left
+  else the first, or the job the rule's ``job_id`` names (wherever it is listed; nothing changes
+  where it is not); through Apex's ``data`` envelope; a JSON answer without a job status is left
   alone), ``wrong_shape`` (a JSON answer becomes ``{"result": <original body>}``, same status);
 - ``read_lag``, on status reads of one job (Ddukddak ``GET /ai/images/:uid`` and
   ``GET /ai/videos/:uid``, Apex ``GET /api/jobs?id=``, FaceDub ``GET /jobs/{job_id}``): decided
@@ -105,6 +106,8 @@ class FaultRule(BaseModel):
     probability: float = Field(default=1.0, ge=0, le=1)
     #: ``unknown_status``: the status to show; ``webhook_forge``: the forged output URL.
     value: str | None = None
+    #: ``unknown_status``: the job whose status is replaced (default: the first non-terminal one listed).
+    job_id: str | None = None
 
 
 class _ArmedRule:

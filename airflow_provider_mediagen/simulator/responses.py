@@ -23,7 +23,7 @@ from .faults import DEFAULT_UNKNOWN_STATUS, FaultRule
 from .jobs import TERMINAL
 
 
-def _status_holder(body: Any) -> dict[str, Any] | None:
+def _status_holder(body: Any, job_id: str | None = None) -> dict[str, Any] | None:
     """The one job object whose ``status`` ``unknown_status`` replaces, or None.
 
     A job object is a dict with a ``status``; Apex wraps answers in ``{"data": ...}``. In a list the
@@ -32,21 +32,29 @@ def _status_holder(body: Any) -> dict[str, Any] | None:
     """
     if isinstance(body, dict):
         if "status" in body:
-            return body
+            return body if job_id is None or _job_id_of(body) == job_id else None
         if "data" in body:
-            return _status_holder(body["data"])
+            return _status_holder(body["data"], job_id)
         return None
     if isinstance(body, list):
         items = [item for item in body if isinstance(item, dict) and "status" in item]
+        if job_id is not None:
+            return next((item for item in items if _job_id_of(item) == job_id), None)
         if not items:
             return None
         return next((item for item in items if item["status"] not in TERMINAL), items[0])
     return None
 
 
-def with_unknown_status(body: Any, value: str) -> Any:
-    """``body`` with exactly one job's status replaced by ``value`` (unchanged if it has none)."""
-    holder = _status_holder(body)
+def _job_id_of(item: dict[str, Any]) -> str | None:
+    value = next((item[k] for k in ("id", "jobId", "job_id", "uid") if item.get(k) is not None), None)
+    return None if value is None else str(value)
+
+
+def with_unknown_status(body: Any, value: str, job_id: str | None = None) -> Any:
+    """``body`` with exactly one job's status replaced by ``value`` (unchanged if it has none): the
+    rule's ``job_id`` if it names one (unchanged if that job is not in the answer)."""
+    holder = _status_holder(body, job_id)
     if holder is not None:
         holder["status"] = value
     return body
@@ -119,7 +127,7 @@ class ResponseFaultSend:
             new = raw  # not JSON after all: nothing to rewrite
         else:
             if self.rule.fault == "unknown_status":
-                body = with_unknown_status(body, self.rule.value or DEFAULT_UNKNOWN_STATUS)
+                body = with_unknown_status(body, self.rule.value or DEFAULT_UNKNOWN_STATUS, self.rule.job_id)
             else:
                 body = with_wrong_shape(body)
             new = _dumps(body)

@@ -20,11 +20,11 @@ async def test_one_odd_list_item_fails_only_its_own_waiter(make_client: Any, mak
                                                            simulator: Any) -> None:
     apex = make_client("apex")
     ids = [apex.submit("image", prompt=f"odd one out {n}", width=512, height=512).id for n in range(WAITERS)]
-    # "exactly one item of a list answer, the first non-terminal one, else the first": Apex lists newest
-    # first, so it is always the last job submitted (the newest, and the last to finish)
+    # One job, named: by default the rule rewrites the first non-terminal item listed, which moves when
+    # jobs finish out of order (it did once under the full suite's load).
     odd = ids[-1]
     simulator.set_faults([{"service": "apex", "endpoint": "GET /api/jobs", "fault": "unknown_status",
-                           "value": "weird"}])
+                           "value": "weird", "job_id": odd}])
     async with make_async_client("apex") as client:
         poller = StatusPoller(client)
         outcomes = await asyncio.gather(

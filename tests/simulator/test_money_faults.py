@@ -178,6 +178,11 @@ def test_unknown_status_on_list_changes_exactly_one_item(
     assert faulted == [clean[0], {**clean[1], "status": "accepted"}]
     faulted_fdb = client.get(f"{fdb}/jobs", headers=FDB).json()
     assert faulted_fdb == [{**clean_fdb[0], "status": "accepted"}, clean_fdb[1]]
+    # A rule naming a job changes that one, terminal or not, and nothing when it is not listed.
+    sim.set_faults([{"service": "apex", "fault": "unknown_status", "value": "weird", "job_id": image},
+                    {"service": "facedub", "fault": "unknown_status", "job_id": "not-listed"}])
+    assert client.get(f"{apex}/api/jobs", headers=APEX).json()["data"] == [{**clean[0], "status": "weird"}, clean[1]]
+    assert client.get(f"{fdb}/jobs", headers=FDB).json() == clean_fdb
 
 
 def test_unknown_status_leaves_answers_without_a_status_alone(
