@@ -6,6 +6,8 @@ after rendering."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +187,23 @@ def test_connections_and_provider_registration(simulator: Any) -> None:
     assert reads["facedub"]["demo"]["requests"]["GET /usage"] == {"200": 1}
 
 
+# Another process reads the file: opening and closing it here (``read_bytes``) would drop every POSIX lock
+# this process's SQLite connections hold on it, which lets other writers corrupt it (sqlite.org/howtocorrupt.html
+# 2.2); it broke a later test's database, in the full suite only.
+_SCAN = ("import sqlite3, sys\npath, key = sys.argv[1], sys.stdin.read().encode()\n"
+         "raw = open(path, 'rb').read()\ndb = sqlite3.connect(path)\ndump = '\\n'.join(db.iterdump())\n"
+         "db.close()\nprint(key in raw)\nprint(dump)\n")
+
+
+def scan_in_another_process(database: Path, key: str) -> tuple[bool, str]:
+    """Whether the raw bytes of ``database`` hold ``key``, and its SQL dump."""
+    done = subprocess.run([sys.executable, "-c", _SCAN, str(database)], input=key, capture_output=True, text=True,
+                          check=True, timeout=120)
+    first, _, dump = done.stdout.partition("\n")
+    assert first in ("True", "False"), done.stdout[:200]
+    return first == "True", dump
+
+
 def test_key_never_reaches_the_metadata_db_or_logs(simulator: Any, airflow_db: Path,
                                                    capfd: pytest.CaptureFixture[str]) -> None:
     from .conftest import CANARY_KEY
@@ -194,12 +213,8 @@ def test_key_never_reaches_the_metadata_db_or_logs(simulator: Any, airflow_db: P
     assert run.state == "success"
     assert "Submitted apex voice job" in output  # the task logs were captured
     assert CANARY_KEY not in output
-    database = airflow_db / "airflow.db"
-    assert CANARY_KEY.encode() not in database.read_bytes()
-    import sqlite3
-
-    with sqlite3.connect(database) as db:
-        dump = "\n".join(db.iterdump())
+    raw_has_key, dump = scan_in_another_process(airflow_db / "airflow.db", CANARY_KEY)
+    assert not raw_has_key
     for table in ("trigger", "xcom", "rendered_task_instance_fields", "task_state_store"):
         assert f'CREATE TABLE "{table}"' in dump or f"CREATE TABLE {table}" in dump, table
     assert CANARY_KEY not in dump
