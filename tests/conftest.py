@@ -68,6 +68,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("network guard", "\n".join(f"{a['kind']} of {a['target']}" for a in attempts)))
 
 
+_metadata_db_broken = False
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After each test module, ``PRAGMA quick_check`` of the metadata database the suite shares: a module
+    that corrupts it (a file descriptor on it closed in this process drops SQLite's locks) is named here,
+    instead of a later module failing with "database disk image is malformed"."""
+    global _metadata_db_broken
+    database = AIRFLOW_HOME / "airflow.db"
+    if _metadata_db_broken or not database.exists() or (nextitem is not None and nextitem.module is item.module):
+        return
+    import sqlite3
+
+    db = sqlite3.connect(database, timeout=120)  # SQLite shares this process's locks between its connections
+    try:
+        found = [row[0] for row in db.execute("PRAGMA quick_check").fetchmany(5)]
+    except sqlite3.Error as e:
+        found = [repr(e)]
+    finally:
+        db.close()
+    if found != ["ok"]:
+        _metadata_db_broken = True
+        pytest.fail(f"{item.module.__name__ if item.module else item.nodeid} left the shared metadata database "
+                    f"{database} broken: {found}", pytrace=False)
+
 #: Extra accounts every suite may use: other plans, small balances.
 EXTRA_ACCOUNTS = [
     {"service": "ddukddak", "key": "dd_live_free", "plan": "free_trial", "name": "free"},

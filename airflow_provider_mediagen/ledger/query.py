@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from .entries import XCOM_KEY
+from .entries import XCOM_KEY, LedgerEntry
 
 __all__ = ["BY", "By", "EntryRow", "Group", "JobLine", "Ledger", "Overview", "Totals", "ledger", "notable_jobs",
            "overview", "read_rows"]
@@ -190,22 +190,14 @@ def read_rows(session: Any, since: datetime, until: datetime | None = None,
                            refunded=_number(entry.get("credits_refunded")))
 
 
-class JobLine(BaseModel):
-    """A failed or refunded job, with the task instance that paid for it (the page links to it)."""
+class JobLine(LedgerEntry):
+    """A failed or refunded job's ledger entry, with the task instance that paid for it (the page links to it)."""
 
     at: datetime
     dag_id: str
     task_id: str
     run_id: str
     map_index: int
-    service: str
-    kind: str
-    conn_id: str
-    job_id: str
-    status: str
-    credits_estimated: float | None = None
-    credits_charged: float | None = None
-    credits_refunded: float | None = None
 
 
 class Overview(BaseModel):

@@ -91,10 +91,10 @@ class LineageMixin:
 
     def request_values(self) -> dict[str, Any]: ...  # provided by the operator
 
-    def _lineage_inputs(self) -> list[tuple[str, str]]:
+    def _lineage_inputs(self, request: dict[str, Any]) -> list[tuple[str, str]]:
         webhook = self.endpoint.webhook_field
         found: dict[tuple[str, str], None] = {}
-        values = {**self.request_values(), **{name: getattr(self, name, None) for name in self.file_fields}}
+        values = {**request, **{name: getattr(self, name, None) for name in self.file_fields}}
         for name, value in values.items():
             if value is None or name == webhook:
                 continue
@@ -121,8 +121,7 @@ class LineageMixin:
             outputs += [job_output_dataset(self.service, self.kind, job.id, i) for i in range(len(job.output_urls))]
         return outputs
 
-    def _prompt_texts(self) -> dict[str, str]:
-        values = self.request_values()
+    def _prompt_texts(self, values: dict[str, Any]) -> dict[str, str]:
         return {name: values[name] for name in self.endpoint.prompt_fields if isinstance(values.get(name), str)}
 
     def _share_prompt_text(self) -> bool:
@@ -131,9 +130,8 @@ class LineageMixin:
         except Exception:  # noqa: BLE001 - an unreadable connection shares nothing
             return False
 
-    def _lineage_facet_fields(self, job: Job | None) -> dict[str, Any]:
-        prompts = self._prompt_texts()
-        values = self.request_values()
+    def _lineage_facet_fields(self, job: Job | None, values: dict[str, Any]) -> dict[str, Any]:
+        prompts = self._prompt_texts(values)
         entry = self._last_entry if self._last_entry is not None and job is not None and \
             self._last_entry.job_id == job.id else None
         model = values.get("model")
@@ -158,17 +156,19 @@ class LineageMixin:
         from .lineage_facet import MediaGenRunFacet
 
         job = self._last_job if self._last_job is not None and self._last_job.id == self._job_id else None
+        values = self.request_values()  # read once per event, shared by the inputs and the facet
         return OperatorLineage(
-            inputs=[Dataset(namespace=ns, name=name) for ns, name in self._lineage_inputs()],
+            inputs=[Dataset(namespace=ns, name=name) for ns, name in self._lineage_inputs(values)],
             outputs=[Dataset(namespace=ns, name=name) for ns, name in self._lineage_outputs(job)] if complete else [],
-            run_facets={"mediagen": MediaGenRunFacet(**self._lineage_facet_fields(job))},
+            run_facets={"mediagen": MediaGenRunFacet(**self._lineage_facet_fields(job, values))},
         )
 
     def get_openlineage_facets_on_start(self) -> Any:
         from airflow.providers.common.compat.openlineage.facet import Dataset
         from airflow.providers.openlineage.extractors import OperatorLineage
 
-        return OperatorLineage(inputs=[Dataset(namespace=ns, name=name) for ns, name in self._lineage_inputs()])
+        inputs = self._lineage_inputs(self.request_values())
+        return OperatorLineage(inputs=[Dataset(namespace=ns, name=name) for ns, name in inputs])
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         return self._operator_lineage(complete=True)

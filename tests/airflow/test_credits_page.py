@@ -22,18 +22,11 @@ import httpx
 import pytest
 
 from .one_dag_auth import LIMITED_USER, ONE_DAG
+from ..system.chromium import CHROMIUM, LOOPBACK_FLAGS
 from .test_credits_ledger import CONNS, run_three
 from .test_credits_route import api_server, token  # noqa: F401 - the module's API server fixture
 
-CHROMIUM = "/usr/bin/chromium"
 DAGS = ("money_apex_worker", "money_facedub_deferrable", "money_ddukddak_worker")  # run_three's
-# Loopback only: nothing resolves (IP literals still work), no background traffic (tests/system/chromium.py).
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-         "--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication,"
-         "CertificateTransparencyComponentUpdater,DialMediaRouteProvider",
-         "--no-pings", "--no-default-browser-check", "--metrics-recording-only", "--disable-domain-reliability",
-         "--disable-client-side-phishing-detection"]
 
 
 @contextmanager
@@ -46,7 +39,7 @@ def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/setup-chromium.sh installs it")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LOOPBACK_FLAGS)
         try:
             yield browser
         finally:

@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--allow-file-access-from-files", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
-         # Resolve nothing: the gallery is a file page. Without this, Chromium still looks up
-         # update.googleapis.com and clients2.google.com (in spite of the flags above) and probes IPv6
-         # reachability with a UDP socket to 2001:4860:4860::8888. IP literals (loopback) still work.
-         "--host-resolver-rules=MAP * ~NOTFOUND",
-         "--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication,"
-         "CertificateTransparencyComponentUpdater,DialMediaRouteProvider",
-         "--no-pings", "--no-default-browser-check", "--metrics-recording-only", "--disable-domain-reliability",
-         "--disable-client-side-phishing-detection"]
+# Loopback only, shared by every test that starts Chromium: no background traffic, and nothing resolves
+# but 127.0.0.1 (IP literals still work). Without the resolver rule, Chromium still looks up
+# update.googleapis.com and clients2.google.com (in spite of the other flags) and probes IPv6
+# reachability with a UDP socket to 2001:4860:4860::8888.
+LOOPBACK_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                  "--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication,"
+                  "CertificateTransparencyComponentUpdater,DialMediaRouteProvider",
+                  "--no-pings", "--no-default-browser-check", "--metrics-recording-only",
+                  "--disable-domain-reliability", "--disable-client-side-phishing-detection"]
+# The gallery check: a file page whose media play without a user.
+FLAGS = ["--headless", *LOOPBACK_FLAGS, "--allow-file-access-from-files",
+         "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
 
 PROBE = """
 <script>
