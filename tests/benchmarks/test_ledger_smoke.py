@@ -6,6 +6,7 @@ the same (no timing assertions)."""
 from __future__ import annotations
 
 from benchmarks.ledger import DAGS, run_ledger
+from benchmarks.run import _ledger_section, targets
 
 
 def test_ledger_benchmark_figures_on_sqlite_and_postgresql() -> None:
@@ -21,3 +22,7 @@ def test_ledger_benchmark_figures_on_sqlite_and_postgresql() -> None:
         # The Credits page's one pass: every grouping sums to the same total; the failed, refunded jobs listed.
         assert r["overview_total"] == r["total"] and r["overview_agrees"], r
         assert r["notable_jobs"] == r["notable_failed"] == expected["failed"], r
+    # RESULTS.md's section and targets from these rows: one line per database, its figures as seeded.
+    table = [line for line in _ledger_section(rows) if line.startswith(("| sqlite", "| postgresql"))]
+    assert len(table) == 2 and all(line.endswith("| as seeded |") and line.count("|") == 10 for line in table), table
+    assert sum("the Credits page's one pass" in line for line in targets({"ledger": rows})) == 2
