@@ -167,7 +167,6 @@ def _trigger_logs(stack: AirflowStack, run_id: str) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.timeout(1800)
 def _submission_cut_off(stack: Any, ti: dict[str, Any]) -> bool:
     """The task failed because its earlier try's submission got no recorded answer (the worker died
     during it) and the job list could not say which job it made: the operator's own message, read from
@@ -180,6 +179,7 @@ def _submission_cut_off(stack: Any, ti: dict[str, Any]) -> bool:
         "Nothing was submitted again" in answer.text
 
 
+@pytest.mark.timeout(1800)
 def test_full_size_with_a_triggerer_and_a_worker_killed(production: Production) -> None:
     """200 Apex images on one key, 20 Ddukddak template videos (webhook-only), 4 FaceDub cuts; one
     triggerer SIGKILLed mid-wait, then one Celery worker SIGKILLed while it runs a task; neither restarted."""
